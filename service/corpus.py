@@ -1,0 +1,214 @@
+"""The curated corpus: principles in YAML under corpus/, their quotes resolved to offsets in corpus/raw.
+
+A principle's source is given as verbatim quotes (`from`, optional `to`) so reviewers read text, not
+numbers; the build turns them into code-point offsets and fails loudly, naming the file and entry, when a
+quote is missing, ambiguous, or lands in a span marked as junk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from service.errors import CorpusError
+from service.models import GroupInfo, Principle, Source, TypeInfo
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class _Strict(BaseModel):
+    # a typo in a YAML key must fail the build, not be silently dropped
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class QuoteSpan(_Strict):
+    from_: str = Field(alias="from", min_length=4)
+    to: str | None = Field(None, min_length=2)
+
+
+class CuratedPrinciple(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    type: str
+    title: str = Field(min_length=2, max_length=60)
+    summary: str = Field(min_length=10, max_length=400)
+    advice: str | None = Field(None, max_length=400)
+    symptoms: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    group: str | None = None
+    order: int | None = Field(None, ge=1)
+    related: list[str] = Field(default_factory=list)
+    fixed_by: list[str] = Field(default_factory=list)
+    source: QuoteSpan
+
+
+class JunkSpan(_Strict):
+    from_: str = Field(alias="from")
+    to: str | None = None
+    why: str
+
+
+class CuratedFile(_Strict):
+    doc: str
+    title: str
+    groups: list[GroupInfo] = Field(default_factory=list)
+    junk: list[JunkSpan] = Field(default_factory=list)
+    principles: list[CuratedPrinciple]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    principles: list[Principle]  # sorted by id
+    types: list[TypeInfo]
+    groups: list[GroupInfo]
+    raw: dict[str, str]
+    junk: dict[str, list[tuple[int, int]]]
+    digest: str  # sha256 over every input file: the index is stale when this changes
+
+    def by_id(self) -> dict[str, Principle]:
+        return {p.id: p for p in self.principles}
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CorpusError(f"{path}: cannot read YAML: {exc}") from exc
+
+
+def _parse(model: type[BaseModel], data: Any, where: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise CorpusError(f"{where}: {loc}: {first['msg']}") from exc
+
+
+def resolve_quote(text: str, quote_from: str, quote_to: str | None, where: str) -> tuple[int, int]:
+    """Offsets of the span from the start of `quote_from` to the end of the first `quote_to` after it."""
+    start = text.find(quote_from)
+    if start < 0:
+        raise CorpusError(f"{where}: quote 'from' not found in the raw article: {quote_from!r}")
+    if text.find(quote_from, start + 1) >= 0:
+        raise CorpusError(f"{where}: quote 'from' occurs more than once, lengthen it: {quote_from!r}")
+    if quote_to is None:
+        return start, start + len(quote_from)
+    end = text.find(quote_to, start + len(quote_from))
+    if end < 0:
+        raise CorpusError(f"{where}: quote 'to' not found after 'from': {quote_to!r}")
+    return start, end + len(quote_to)
+
+
+def _digest(paths: Iterable[Path]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def load_corpus(root: Path) -> Corpus:
+    """Load and validate everything under `root` (the corpus/ folder)."""
+    raw_dir = root / "raw"
+    raw = {p.name: p.read_text(encoding="utf-8") for p in sorted(raw_dir.glob("*.txt"))}
+    if not raw:
+        raise CorpusError(f"{raw_dir}: no raw articles (*.txt)")
+
+    types = [_parse(TypeInfo, t, f"types.yaml[{i}]") for i, t in enumerate(_read_yaml(root / "types.yaml"))]
+    type_names = {t.name for t in types}
+
+    files = sorted((root / "principles").glob("*.yaml"))
+    curated: list[tuple[str, CuratedFile]] = []
+    for path in files:
+        curated.append((path.name, _parse(CuratedFile, _read_yaml(path), path.name)))
+    junk: dict[str, list[tuple[int, int]]] = {}
+    for fname, cf in curated:
+        if cf.doc not in raw:
+            raise CorpusError(f"{fname}: doc {cf.doc!r} is not in corpus/raw")
+        for i, span in enumerate(cf.junk):
+            where = f"{fname}: junk[{i}]"
+            junk.setdefault(cf.doc, []).append(resolve_quote(raw[cf.doc], span.from_, span.to, where))
+    groups = [g for _, cf in curated for g in cf.groups]
+    group_ids = {g.id for g in groups}
+    if len(group_ids) != len(groups):
+        raise CorpusError("a group id is defined twice across corpus/principles/*.yaml")
+
+    principles: list[Principle] = []
+    seen: dict[str, str] = {}
+    for fname, cf in curated:
+        text = raw[cf.doc]
+        for cp in cf.principles:
+            where = f"{fname}: {cp.id}"
+            if cp.id in seen:
+                raise CorpusError(f"{where}: duplicate id (also in {seen[cp.id]})")
+            seen[cp.id] = fname
+            if cp.type not in type_names:
+                raise CorpusError(f"{where}: unknown type {cp.type!r}; known: {sorted(type_names)}")
+            if cp.type == "pitfall" and (not cp.advice or len(cp.symptoms) < 2):
+                raise CorpusError(f"{where}: a pitfall needs advice and at least two symptoms")
+            if (cp.group is None) != (cp.order is None):
+                raise CorpusError(f"{where}: group and order go together")
+            if cp.group is not None and cp.group not in group_ids:
+                raise CorpusError(f"{where}: unknown group {cp.group!r}; define it under `groups:`")
+            start, end = resolve_quote(text, cp.source.from_, cp.source.to, where)
+            for js, je in junk.get(cf.doc, []):
+                if start < je and js < end:
+                    raise CorpusError(f"{where}: source span overlaps junk at {js}-{je}")
+            principles.append(
+                Principle(
+                    id=cp.id,
+                    type=cp.type,
+                    title=cp.title,
+                    summary=cp.summary,
+                    advice=cp.advice,
+                    symptoms=cp.symptoms,
+                    keywords=cp.keywords,
+                    group=cp.group,
+                    order=cp.order,
+                    related=cp.related,
+                    fixed_by=cp.fixed_by,
+                    source=Source(doc=cf.doc, title=cf.title, start=start, end=end, quote=text[start:end]),
+                )
+            )
+
+    _check_links(principles)
+    groups = _check_groups(principles, groups)
+    principles = _symmetric_related(principles)
+    principles.sort(key=lambda p: p.id)
+    inputs = [*raw_dir.glob("*.txt"), *files, root / "types.yaml"]
+    return Corpus(principles, types, groups, raw, junk, _digest(inputs))
+
+
+def _check_links(principles: list[Principle]) -> None:
+    ids = {p.id for p in principles}
+    for p in principles:
+        for target in [*p.related, *p.fixed_by]:
+            if target not in ids:
+                raise CorpusError(f"{p.id}: links to unknown principle {target!r}")
+            if target == p.id:
+                raise CorpusError(f"{p.id}: links to itself")
+
+
+def _check_groups(principles: list[Principle], groups: list[GroupInfo]) -> list[GroupInfo]:
+    out = []
+    for g in groups:
+        orders = sorted(p.order or 0 for p in principles if p.group == g.id)
+        if orders != list(range(1, len(orders) + 1)):
+            raise CorpusError(f"group {g.id}: member orders must be 1..n without gaps, got {orders}")
+        out.append(g.model_copy(update={"size": len(orders)}))
+    return sorted(out, key=lambda g: g.id)
+
+
+def _symmetric_related(principles: list[Principle]) -> list[Principle]:
+    # "the same point in two articles" is symmetric; curators write it once
+    back: dict[str, set[str]] = {p.id: set(p.related) for p in principles}
+    for p in principles:
+        for t in p.related:
+            back[t].add(p.id)
+    return [p.model_copy(update={"related": sorted(back[p.id])}) for p in principles]

@@ -1,0 +1,189 @@
+"""The wire format: every request and response the HTTP API, the CLI (--json) and the MCP tools speak.
+
+Limits live here as constants so the OpenAPI schema, the error messages and the README agree.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_QUERY_CHARS = 500
+MAX_SITUATION_CHARS = 2000
+MAX_FILTER_ITEMS = 20
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must contain some text, not only whitespace")
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+QueryText = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS), AfterValidator(_clean_text)]
+SituationText = Annotated[
+    str, Field(min_length=1, max_length=MAX_SITUATION_CHARS), AfterValidator(_clean_text)
+]
+FilterList = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=MAX_FILTER_ITEMS)]
+
+
+class _Request(BaseModel):
+    # an unknown field is almost always a typo ("q" for "query"): say so instead of ignoring it
+    model_config = ConfigDict(extra="forbid")
+
+
+class Source(BaseModel):
+    """Where a principle stands in its article: `quote == raw[start:end]` (code-point offsets)."""
+
+    doc: str = Field(description="file name under corpus/raw")
+    title: str = Field(description="the article's title")
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    quote: str
+
+
+class TypeInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    label: str
+    description: str
+
+
+class GroupInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str = Field(description="the list this group is, e.g. 社群定位的三个步骤")
+    ordered: bool = Field(True, description="whether the order is part of the meaning (steps) or not (a set)")
+    size: int | None = Field(None, description="how many members the article names; filled in by the build")
+
+
+class Principle(BaseModel):
+    """One curated principle, as stored in the index and returned by GET /principles/{id}."""
+
+    id: str
+    type: str
+    title: str
+    summary: str
+    advice: str | None = None
+    symptoms: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    group: str | None = None
+    order: int | None = None
+    related: list[str] = Field(default_factory=list, description="the same point made elsewhere")
+    fixed_by: list[str] = Field(default_factory=list, description="practices that fix this pitfall")
+    source: Source
+
+
+class Scores(BaseModel):
+    """Component scores behind a hit's rank; null when that retriever did not return the principle."""
+
+    dense: float | None = Field(None, description="cosine similarity of the best-matching vector, -1..1")
+    bm25: float | None = Field(None, description="BM25 score over jieba tokens, 0..∞")
+
+
+class Hit(BaseModel):
+    id: str
+    type: str
+    title: str
+    summary: str
+    advice: str | None = None
+    group: str | None = None
+    order: int | None = None
+    score: float = Field(description="fused relevance, higher is better; comparable within one response only")
+    scores: Scores
+    source: Source
+
+
+class LinkedPrinciple(BaseModel):
+    id: str
+    type: str
+    title: str
+
+
+class Match(BaseModel):
+    """A part of the user's own text, with offsets into the submitted string."""
+
+    text: str
+    start: int
+    end: int
+
+
+class DiagnoseHit(Hit):
+    advice: str  # type: ignore[assignment]  # always present on a pitfall
+    matched: list[Match] = Field(description="the parts of the situation that point to this pitfall")
+    why: str = Field(description="which symptom or description of the pitfall the matched text resembles")
+    fixes: list[LinkedPrinciple] = Field(default_factory=list, description="practices that fix it")
+    related: list[LinkedPrinciple] = Field(default_factory=list, description="the same pitfall elsewhere")
+
+
+class SearchRequest(_Request):
+    query: QueryText
+    k: int = Field(10, ge=1, le=50)
+    types: FilterList | None = Field(None, description="keep only these principle types (see GET /types)")
+    docs: FilterList | None = Field(None, description="keep only principles from these raw files")
+
+
+class SearchResponse(BaseModel):
+    query: str
+    hits: list[Hit]
+
+
+class AskRequest(_Request):
+    question: QueryText
+    k: int = Field(5, ge=1, le=20)
+
+
+class AskResponse(BaseModel):
+    question: str
+    answered: bool = Field(description="false when the knowledge base has nothing on the question")
+    answer: str = Field(description="Chinese answer; [n] cites hits[n-1]")
+    hits: list[Hit]
+
+
+class DiagnoseRequest(_Request):
+    situation: SituationText
+    k: int = Field(5, ge=1, le=20)
+
+
+class DiagnoseResponse(BaseModel):
+    situation: str
+    hits: list[DiagnoseHit]
+
+
+class PrincipleList(BaseModel):
+    total: int
+    principles: list[Principle]
+
+
+class TypeList(BaseModel):
+    types: list[TypeInfo]
+
+
+class IndexSummary(BaseModel):
+    model: str
+    dimension: int
+    principles: int
+    vectors: int
+    corpus_sha256: str
+    built_at: str
+
+
+class Health(BaseModel):
+    status: str
+    principles: int
+    model: str
+    index: IndexSummary
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
