@@ -24,7 +24,9 @@ def main() -> int:
     for p in corpus.principles:
         span = p.source.end - p.source.start
         flag = "  LONG" if span > 700 else ""
-        print(f"{p.id:40s} {p.type:17s} {p.source.doc[:3]} {p.source.start:5d}-{p.source.end:5d} ({span}){flag}")
+        print(
+            f"{p.id:40s} {p.type:17s} {p.source.doc[:3]} {p.source.start:5d}-{p.source.end:5d} ({span}){flag}"
+        )
         if verbose:
             print(f"    {p.title}: {p.source.quote[:60]}…{p.source.quote[-30:]}")
     print(dict(Counter(p.type for p in corpus.principles)), "total", len(corpus.principles))

@@ -8,7 +8,7 @@ quote is missing, ambiguous, or lands in a span marked as junk.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,12 @@ from service.errors import CorpusError
 from service.models import GroupInfo, Principle, Source, TypeInfo
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+# YAML folds a wrapped line into a space; between Chinese characters that space is an artefact
+_CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef])\s+|\s+(?=[\u3000-\u9fff\uff00-\uffef])")
+
+
+def _tidy(text: str) -> str:
+    return _CJK_SPACE.sub("", text.strip())
 
 
 class _Strict(BaseModel):
@@ -105,10 +111,15 @@ def resolve_quote(text: str, quote_from: str, quote_to: str | None, where: str) 
     return start, end + len(quote_to)
 
 
-def _digest(paths: Iterable[Path]) -> str:
+def _inputs(root: Path) -> list[Path]:
+    return sorted([*(root / "raw").glob("*.txt"), *(root / "principles").glob("*.yaml"), root / "types.yaml"])
+
+
+def corpus_digest(root: Path) -> str:
+    """sha256 over every input file: the index is stale when this changes."""
     h = hashlib.sha256()
-    for p in sorted(paths):
-        h.update(p.name.encode())
+    for p in _inputs(root):
+        h.update(str(p.relative_to(root)).encode())
         h.update(p.read_bytes())
     return h.hexdigest()
 
@@ -164,11 +175,11 @@ def load_corpus(root: Path) -> Corpus:
                 Principle(
                     id=cp.id,
                     type=cp.type,
-                    title=cp.title,
-                    summary=cp.summary,
-                    advice=cp.advice,
-                    symptoms=cp.symptoms,
-                    keywords=cp.keywords,
+                    title=_tidy(cp.title),
+                    summary=_tidy(cp.summary),
+                    advice=_tidy(cp.advice) if cp.advice else None,
+                    symptoms=[_tidy(s) for s in cp.symptoms],
+                    keywords=[_tidy(k) for k in cp.keywords],
                     group=cp.group,
                     order=cp.order,
                     related=cp.related,
@@ -181,8 +192,7 @@ def load_corpus(root: Path) -> Corpus:
     groups = _check_groups(principles, groups)
     principles = _symmetric_related(principles)
     principles.sort(key=lambda p: p.id)
-    inputs = [*raw_dir.glob("*.txt"), *files, root / "types.yaml"]
-    return Corpus(principles, types, groups, raw, junk, _digest(inputs))
+    return Corpus(principles, types, groups, raw, junk, corpus_digest(root))
 
 
 def _check_links(principles: list[Principle]) -> None:

@@ -1,13 +1,13 @@
 """Exceptions raised by the core. Only the edges (HTTP, CLI, MCP) map them to status or exit codes.
 
-    KBError                      code, message
-    ├── InputError               a request the caller can fix                -> 422
-    │   └── UnknownTypeError     a type name outside the vocabulary          -> 422
-    ├── NotFoundError            an unknown principle id                     -> 404
-    ├── AuthError                missing or wrong API key                    -> 401
-    ├── CorpusError              a curated file is invalid (quote not found, ambiguous, bad field)
-    └── IndexError_              the index is missing, stale, corrupt or built for another model
-        └── IndexStaleError      the index was built from another corpus or model: run `kb build`
+KBError                      code, message
+├── InputError               a request the caller can fix                -> 422
+│   └── UnknownTypeError     a type name outside the vocabulary          -> 422
+├── NotFoundError            an unknown principle id                     -> 404
+├── AuthError                missing or wrong API key                    -> 401
+├── CorpusError              a curated file is invalid (quote not found, ambiguous, bad field)
+└── IndexError_              the index is missing, stale, corrupt or built for another model
+    └── IndexStaleError      the index was built from another corpus or model: run `kb build`
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class CorpusError(KBError):
     code = "corpus_invalid"
 
 
-class IndexError_(KBError):  # noqa: N801 - the builtin IndexError means something else
+class IndexError_(KBError):
     code = "index_invalid"
 
 

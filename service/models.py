@@ -29,7 +29,9 @@ QueryText = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS), Afte
 SituationText = Annotated[
     str, Field(min_length=1, max_length=MAX_SITUATION_CHARS), AfterValidator(_clean_text)
 ]
-FilterList = Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=MAX_FILTER_ITEMS)]
+FilterList = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=MAX_FILTER_ITEMS)
+]
 
 
 class _Request(BaseModel):
@@ -114,7 +116,7 @@ class Match(BaseModel):
 
 
 class DiagnoseHit(Hit):
-    advice: str  # type: ignore[assignment]  # always present on a pitfall
+    advice: str  # always present on a pitfall
     matched: list[Match] = Field(description="the parts of the situation that point to this pitfall")
     why: str = Field(description="which symptom or description of the pitfall the matched text resembles")
     fixes: list[LinkedPrinciple] = Field(default_factory=list, description="practices that fix it")

@@ -1,0 +1,131 @@
+"""HTTP edge: parse, call the KnowledgeBase, render. No ranking or answer logic lives here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.errors import AuthError, InputError, KBError, NotFoundError
+from service.kb import KnowledgeBase
+from service.models import (
+    AskRequest,
+    AskResponse,
+    DiagnoseRequest,
+    DiagnoseResponse,
+    ErrorBody,
+    Health,
+    Principle,
+    PrincipleList,
+    SearchRequest,
+    SearchResponse,
+    TypeList,
+)
+from service.settings import Settings, get_settings
+
+_STATUS = {InputError: 422, NotFoundError: 404, AuthError: 401}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": desc}
+    for code, desc in [(404, "unknown id"), (422, "invalid input"), (500, "server error")]
+}
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+
+
+def get_kb(request: Request) -> KnowledgeBase:
+    kb: KnowledgeBase = request.app.state.kb
+    return kb
+
+
+KBDep = Annotated[KnowledgeBase, Depends(get_kb)]
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = [str(x) for x in err.get("loc", ()) if x != "body"]
+        field = ".".join(loc) or "body"
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{field}: {msg}")
+    return "; ".join(parts)
+
+
+def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.kb = kb or KnowledgeBase.load(settings)
+        yield
+
+    app = FastAPI(
+        title="社群运营知识库 community-ops knowledge base",
+        version="0.1.0",
+        description="Curated, cited principles on running WeChat communities: search, ask, diagnose.",
+        lifespan=lifespan,
+        responses=_ERRORS,
+    )
+
+    @app.exception_handler(KBError)
+    async def _kb_error(request: Request, exc: KBError) -> JSONResponse:
+        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 500)
+        return _error(status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_input", _describe_validation(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            exc.status_code, "http_error"
+        )
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        return _error(500, "internal_error", "internal error; the server log has the details")
+
+    @app.get("/health", response_model=Health, tags=["meta"])
+    def health(kb: KBDep) -> Health:
+        return kb.health()
+
+    @app.post("/search", response_model=SearchResponse, tags=["query"])
+    def search(req: SearchRequest, kb: KBDep) -> SearchResponse:
+        """Hybrid (dense + BM25) search over principles; filter by `types` and `docs`."""
+        return kb.search(req)
+
+    @app.post("/ask", response_model=AskResponse, tags=["query"])
+    def ask(req: AskRequest, kb: KBDep) -> AskResponse:
+        """A cited answer in Chinese, or `answered: false` when the knowledge base has nothing on it."""
+        return kb.ask(req)
+
+    @app.post("/diagnose", response_model=DiagnoseResponse, tags=["query"])
+    def diagnose(req: DiagnoseRequest, kb: KBDep) -> DiagnoseResponse:
+        """Pitfalls matching a described situation, each with the words that matched and what to do."""
+        return kb.diagnose(req)
+
+    @app.get("/principles", response_model=PrincipleList, tags=["browse"])
+    def principles(
+        kb: KBDep,
+        type: Annotated[str | None, Query(max_length=64, description="a type name from /types")] = None,
+        doc: Annotated[str | None, Query(max_length=64, description="a raw file name")] = None,
+    ) -> PrincipleList:
+        return kb.list_principles(type, doc)
+
+    @app.get("/principles/{principle_id}", response_model=Principle, tags=["browse"])
+    def principle(principle_id: str, kb: KBDep) -> Principle:
+        return kb.get(principle_id)
+
+    @app.get("/types", response_model=TypeList, tags=["browse"])
+    def types(kb: KBDep) -> TypeList:
+        return kb.types()
+
+    return app

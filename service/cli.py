@@ -1,0 +1,295 @@
+"""`kb`: the terminal edge. Parses options, calls the core (or a server with --url), renders.
+
+Heavy modules load inside the commands, so `kb --help` never imports torch.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from pydantic import BaseModel, ValidationError
+
+if TYPE_CHECKING:
+    from service.kb import KnowledgeBase
+    from service.models import AskResponse, DiagnoseResponse, Hit, Principle, SearchResponse
+
+app = typer.Typer(
+    help="社群运营知识库: ask questions, diagnose situations and search cited principles on running WeChat "
+    "communities.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print exactly the HTTP API's JSON")]
+UrlOpt = Annotated[
+    str | None, typer.Option("--url", help="query a running server instead of loading the index here")
+]
+KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="KB_API_KEY", help="bearer key for --url")]
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+class _Backend:
+    """The same calls against the in-process core or, with --url, a server through KBClient."""
+
+    def __init__(self, url: str | None, api_key: str | None) -> None:
+        self.url = url
+        self.api_key = api_key
+
+    def __enter__(self) -> Any:
+        from service.errors import KBError
+
+        try:
+            if self.url:
+                from service.client import KBClient
+
+                self._client = KBClient(self.url, api_key=self.api_key)
+                return self._client
+            from service.kb import KnowledgeBase
+            from service.settings import get_settings
+
+            return _Local(KnowledgeBase.load(get_settings()))
+        except KBError as exc:
+            _fail(exc.message)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.url:
+            self._client.close()
+
+
+class _Local:
+    """KnowledgeBase behind the client's method signatures."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+
+    def search(self, query: str, k: int, types: list[str] | None, docs: list[str] | None) -> SearchResponse:
+        from service.models import SearchRequest
+
+        return self.kb.search(SearchRequest(query=query, k=k, types=types, docs=docs))
+
+    def ask(self, question: str, k: int) -> AskResponse:
+        from service.models import AskRequest
+
+        return self.kb.ask(AskRequest(question=question, k=k))
+
+    def diagnose(self, situation: str, k: int) -> DiagnoseResponse:
+        from service.models import DiagnoseRequest
+
+        return self.kb.diagnose(DiagnoseRequest(situation=situation, k=k))
+
+    def get(self, principle_id: str) -> Principle:
+        return self.kb.get(principle_id)
+
+    def types(self) -> BaseModel:
+        return self.kb.types()
+
+
+def _call(url: str | None, api_key: str | None, fn: str, *args: Any) -> Any:
+    from service.client import KBClientError
+    from service.errors import KBError
+
+    with _Backend(url, api_key) as backend:
+        try:
+            return getattr(backend, fn)(*args)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            _fail(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg'].removeprefix('Value error, ')}", 2)
+        except KBError as exc:
+            _fail(exc.message, 2 if exc.code in {"invalid_input", "unknown_type", "not_found"} else 1)
+        except KBClientError as exc:
+            _fail(exc.message, 2 if 400 <= exc.status < 500 else 1)
+
+
+def _print_json(model: BaseModel) -> None:
+    # the HTTP API renders the same model with FastAPI's default JSON encoding
+    sys.stdout.write(model.model_dump_json() + "\n")
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _snippet(text: str, limit: int = 90) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _render_hit(con: Any, n: int, hit: Hit | Principle, extra: str = "") -> None:
+    src = hit.source
+    score = f"  score {hit.score:.4f}" if hasattr(hit, "score") else ""
+    con.print(f"[bold][{n}] {hit.title}[/bold]  [dim]{hit.type} · {hit.id}{score}[/dim]")
+    con.print(f"    {hit.summary}")
+    if hit.advice:
+        con.print(f"    [green]建议:[/green] {hit.advice}")
+    if extra:
+        con.print(f"    {extra}")
+    con.print(f"    [dim]出处: {src.title} ({src.doc} {src.start}-{src.end}) 「{_snippet(src.quote)}」[/dim]")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="a question in Chinese, e.g. 社群定位分哪几步?")],
+    k: Annotated[int, typer.Option("--k", help="how many cited principles (1-20)")] = 5,
+    json: JsonOpt = False,
+    url: UrlOpt = None,
+    api_key: KeyOpt = None,
+) -> None:
+    """Answer a question from the knowledge base, with citations; says so when it cannot."""
+    resp: AskResponse = _call(url, api_key, "ask", question, k)
+    if json:
+        return _print_json(resp)
+    con = _console()
+    con.print(resp.answer)
+    if resp.hits:
+        con.print()
+    for n, hit in enumerate(resp.hits, 1):
+        _render_hit(con, n, hit)
+    if not resp.answered:
+        raise typer.Exit(3)
+
+
+@app.command()
+def diagnose(
+    situation: Annotated[str, typer.Argument(help="what is going wrong, in your own words")],
+    k: Annotated[int, typer.Option("--k", help="how many pitfalls (1-20)")] = 5,
+    json: JsonOpt = False,
+    url: UrlOpt = None,
+    api_key: KeyOpt = None,
+) -> None:
+    """Find the pitfalls behind a situation, why each matched, and what to do instead."""
+    resp: DiagnoseResponse = _call(url, api_key, "diagnose", situation, k)
+    if json:
+        return _print_json(resp)
+    con = _console()
+    if not resp.hits:
+        con.print("没有找到匹配的陷阱。")
+    for n, hit in enumerate(resp.hits, 1):
+        words = "、".join(f"「{m.text}」" for m in hit.matched) or "(整体描述)"
+        fixes = ";".join(f.title for f in hit.fixes)
+        extra = f"[yellow]匹配:[/yellow] {words} — {hit.why}" + (
+            f"\n    [green]相关做法:[/green] {fixes}" if fixes else ""
+        )
+        _render_hit(con, n, hit, extra)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="search text")],
+    type: Annotated[list[str] | None, typer.Option("--type", help="keep only this type (repeatable)")] = None,
+    doc: Annotated[
+        list[str] | None, typer.Option("--doc", help="keep only this raw file (repeatable)")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", help="how many hits (1-50)")] = 10,
+    json: JsonOpt = False,
+    url: UrlOpt = None,
+    api_key: KeyOpt = None,
+) -> None:
+    """Hybrid search over principles."""
+    resp: SearchResponse = _call(url, api_key, "search", query, k, type or None, doc or None)
+    if json:
+        return _print_json(resp)
+    con = _console()
+    if not resp.hits:
+        con.print("没有结果。")
+    for n, hit in enumerate(resp.hits, 1):
+        _render_hit(con, n, hit)
+
+
+@app.command()
+def show(
+    principle_id: Annotated[str, typer.Argument(help="a principle id, e.g. from `kb search`")],
+    json: JsonOpt = False,
+    url: UrlOpt = None,
+    api_key: KeyOpt = None,
+) -> None:
+    """Show one principle in full, with its source passage."""
+    p: Principle = _call(url, api_key, "get", principle_id)
+    if json:
+        return _print_json(p)
+    con = _console()
+    con.print(f"[bold]{p.title}[/bold]  [dim]{p.type} · {p.id}[/dim]")
+    con.print(p.summary)
+    if p.advice:
+        con.print(f"[green]建议:[/green] {p.advice}")
+    if p.symptoms:
+        con.print("[yellow]常见表现:[/yellow]")
+        for s in p.symptoms:
+            con.print(f"  - {s}")
+    for label, ids in (("相关", p.related), ("对应做法", p.fixed_by)):
+        if ids:
+            con.print(f"[dim]{label}: {', '.join(ids)}[/dim]")
+    con.print(f"\n[dim]出处: {p.source.title} ({p.source.doc} {p.source.start}-{p.source.end})[/dim]")
+    con.print(p.source.quote.strip())
+
+
+@app.command()
+def types(json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None) -> None:
+    """List the principle types."""
+    resp = _call(url, api_key, "types")
+    if json:
+        return _print_json(resp)
+    for t in resp.types:
+        typer.echo(f"{t.name:18s} {t.label}  {t.description}")
+
+
+@app.command()
+def build(
+    if_stale: Annotated[
+        bool, typer.Option("--if-stale", help="do nothing when the index is current")
+    ] = False,
+) -> None:
+    """Build the index from corpus/ (atomically: a failed build leaves the old index in place)."""
+    from service.errors import KBError
+    from service.index import is_fresh
+    from service.kb import build as build_index
+    from service.settings import get_settings
+
+    settings = get_settings()
+    if if_stale and is_fresh(settings.index_dir, settings.corpus_dir, settings.model):
+        typer.echo(f"index is current: {settings.index_dir}")
+        return
+    try:
+        m = build_index(settings)
+    except KBError as exc:
+        _fail(exc.message)
+    typer.echo(
+        f"built {settings.index_dir}: {m.principles} principles, {m.vectors} vectors, "
+        f"model {m.model} ({m.dimension}-d), {m.build_seconds}s"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address [KB_HOST, default 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="port [KB_PORT, default 8000]")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from service.api import create_app
+    from service.errors import KBError
+    from service.kb import KnowledgeBase
+    from service.settings import get_settings
+
+    settings = get_settings()
+    try:
+        kb = KnowledgeBase.load(settings)
+        kb.encode_queries(["预热"])  # load the model now, not on the first request
+    except KBError as exc:
+        _fail(exc.message)
+    uvicorn.run(
+        create_app(settings, kb), host=host or settings.host, port=port or settings.port, log_level="info"
+    )
+
+
+def main() -> None:
+    app()

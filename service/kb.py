@@ -1,0 +1,266 @@
+"""KnowledgeBase: the one core object behind the HTTP API, the CLI and the chat-assistant tools."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from service import answer
+from service.corpus import load_corpus
+from service.embedder import Embedder, SentenceTransformerEmbedder, Vectors
+from service.errors import NotFoundError, UnknownTypeError
+from service.index import LoadedIndex, Manifest, build_index, load_index
+from service.models import (
+    AskRequest,
+    AskResponse,
+    DiagnoseHit,
+    DiagnoseRequest,
+    DiagnoseResponse,
+    Health,
+    Hit,
+    LinkedPrinciple,
+    Match,
+    Principle,
+    PrincipleList,
+    Scores,
+    SearchRequest,
+    SearchResponse,
+    TypeList,
+)
+from service.normalize import normalize_text
+from service.search import Ranked, Searcher, Variant
+from service.settings import Settings
+
+# ask's candidate pool: deep enough that a whole list group is usually inside it
+ASK_POOL = 30
+# a clause of a situation counts as describing a pitfall only this close (cosine) to one of its texts
+CLAUSE_MIN_COSINE = 0.80
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(settings.model)
+
+
+def build(settings: Settings, embedder: Embedder | None = None) -> Manifest:
+    corpus = load_corpus(settings.corpus_dir)
+    return build_index(corpus, embedder or make_embedder(settings), settings.index_dir)
+
+
+class KnowledgeBase:
+    def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._set_index(index)
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, settings: Settings, embedder: Embedder | None = None) -> KnowledgeBase:
+        index = load_index(settings.index_dir, settings.corpus_dir, settings.model)
+        return cls(settings, index, embedder or make_embedder(settings))
+
+    def _set_index(self, index: LoadedIndex) -> None:
+        # one assignment swaps everything a request reads, so a reload never mixes two indexes
+        self.searcher = Searcher(index, self.settings)
+
+    @property
+    def index(self) -> LoadedIndex:
+        return self.searcher.index
+
+    def reload(self) -> Manifest:
+        """Load the current index from disk and swap it in; in-flight requests finish on the old one."""
+        index = load_index(self.settings.index_dir, self.settings.corpus_dir, self.settings.model)
+        self._set_index(index)
+        with self._cache_lock:
+            self._cache.clear()
+        return index.manifest
+
+    # -- encoding -------------------------------------------------------------------------------------
+
+    def encode_queries(self, normalized: Sequence[str]) -> Vectors:
+        """Embeddings of normalised query texts, through an LRU cache of repeats."""
+        size = self.settings.query_cache_size
+        out: list[Vectors | None] = []
+        missing: list[int] = []
+        with self._cache_lock:
+            for i, text in enumerate(normalized):
+                vec = self._cache.get(text) if size else None
+                if vec is not None:
+                    self._cache.move_to_end(text)
+                else:
+                    missing.append(i)
+                out.append(vec)
+        if missing:
+            fresh = self.embedder.encode([normalized[i] for i in missing])
+            with self._cache_lock:
+                for row, i in enumerate(missing):
+                    out[i] = fresh[row]
+                    if size:
+                        self._cache[normalized[i]] = fresh[row]
+                        while len(self._cache) > size:
+                            self._cache.popitem(last=False)
+        return np.stack([v for v in out if v is not None])
+
+    # -- queries --------------------------------------------------------------------------------------
+
+    def _check_types(self, types: Sequence[str] | None, field: str) -> set[str] | None:
+        if not types:
+            return None
+        known = {t.name for t in self.index.records.types}
+        unknown = sorted(set(types) - known)
+        if unknown:
+            raise UnknownTypeError(
+                f"{field}: unknown type(s) {', '.join(unknown)}; known types: {', '.join(sorted(known))}",
+                field=field,
+            )
+        return set(types)
+
+    def _check_docs(self, docs: Sequence[str] | None) -> set[str] | None:
+        if not docs:
+            return None
+        known = {p.source.doc for p in self.index.records.principles}
+        unknown = sorted(set(docs) - known)
+        if unknown:
+            raise UnknownTypeError(
+                f"docs: unknown document(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                field="docs",
+            )
+        return set(docs)
+
+    def _rank(
+        self,
+        text: str,
+        k: int,
+        types: set[str] | None = None,
+        docs: set[str] | None = None,
+        variant: Variant = "fused",
+    ) -> list[Ranked]:
+        norm = normalize_text(text)
+        s = self.searcher
+        dense = s.dense(self.encode_queries([norm])[0])
+        return s.rank(dense, s.bm25(norm), s.mask(types, docs), k, variant)
+
+    def search(self, req: SearchRequest, variant: Variant = "fused") -> SearchResponse:
+        types = self._check_types(req.types, "types")
+        docs = self._check_docs(req.docs)
+        ranked = self._rank(req.query, req.k, types, docs, variant)
+        return SearchResponse(query=req.query, hits=[_hit(r) for r in ranked])
+
+    def ask(self, req: AskRequest, variant: Variant = "fused") -> AskResponse:
+        ranked = self._rank(req.question, max(ASK_POOL, req.k), variant=variant)
+        if not ranked or not self._confident(ranked):
+            return AskResponse(question=req.question, answered=False, answer=answer.NO_ANSWER, hits=[])
+        by_id = {r.principle.id: r for r in ranked}
+        group = (
+            answer.pick_group(ranked, self.index.records.groups)
+            if answer.is_list_question(req.question)
+            else None
+        )
+        if group is not None:
+            members = answer.group_members(group, self.index.records.principles)
+            ordered = [by_id.get(p.id) or _unranked(p) for p in members]
+            rest = [r for r in ranked if r.principle.group != group.id]
+            hits = [_hit(r) for r in [*ordered, *rest][: max(req.k, len(members))]]
+            text = answer.compose_list_answer(group, members, [h.id for h in hits])
+        else:
+            top = ranked[: req.k]
+            chosen = [r.principle for r in top[:3] if r.score >= top[0].score * 0.6]
+            hits = [_hit(r) for r in top]
+            text = answer.compose_answer(chosen)
+        return AskResponse(question=req.question, answered=True, answer=text, hits=hits)
+
+    def _confident(self, ranked: Sequence[Ranked]) -> bool:
+        best = max((r.dense or -1.0) for r in ranked)
+        return best >= self.settings.answer_threshold
+
+    def diagnose(self, req: DiagnoseRequest) -> DiagnoseResponse:
+        pitfalls = self.searcher.mask(types={"pitfall"})
+        clauses = answer.split_situation(req.situation)
+        queries = [normalize_text(c.text) for c in clauses] + [normalize_text(req.situation)]
+        vecs = self.encode_queries(queries)
+        s = self.searcher
+        pool = int(pitfalls.sum())
+        # the whole text ranks pitfalls overall; each clause names the pitfalls it points at
+        overall = s.rank(s.dense(vecs[-1]), s.bm25(queries[-1]), pitfalls, pool)
+        matched: dict[str, list[tuple[float, Match, Ranked]]] = {}
+        for clause, vec, q in zip(clauses, vecs[:-1], queries[:-1], strict=True):
+            for r in s.rank(s.dense(vec), s.bm25(q), pitfalls, 2):
+                if (r.dense or 0.0) >= CLAUSE_MIN_COSINE:
+                    matched.setdefault(r.principle.id, []).append((r.dense or 0.0, clause, r))
+        # each clause's best pitfall first (a second and third problem are not buried), then the rest
+        order: list[str] = [
+            pid for pid, _ in sorted(matched.items(), key=lambda kv: -max(x[0] for x in kv[1]))
+        ]
+        order += [r.principle.id for r in overall if r.principle.id not in matched]
+        overall_by_id = {r.principle.id: r for r in overall}
+        by_id = self.index.records.principles
+        lookup = {p.id: p for p in by_id}
+        hits = []
+        for pid in order[: req.k]:
+            r = overall_by_id[pid]
+            clause_hits = sorted(matched.get(pid, []), key=lambda x: -x[0])
+            best = clause_hits[0][2] if clause_hits else r
+            hits.append(
+                DiagnoseHit(
+                    **_hit(r).model_dump(exclude={"advice"}),
+                    advice=r.principle.advice or "",
+                    matched=[m for _, m, _ in clause_hits],
+                    why=answer.explain_match(best.best_field, best.best_text),
+                    fixes=[_link(lookup[i]) for i in r.principle.fixed_by],
+                    related=[_link(lookup[i]) for i in r.principle.related],
+                )
+            )
+        return DiagnoseResponse(situation=req.situation, hits=hits)
+
+    # -- browsing -------------------------------------------------------------------------------------
+
+    def get(self, principle_id: str) -> Principle:
+        for p in self.index.records.principles:
+            if p.id == principle_id:
+                return p
+        raise NotFoundError(f"no principle with id {principle_id!r}; list them with GET /principles")
+
+    def list_principles(self, type: str | None = None, doc: str | None = None) -> PrincipleList:
+        types = self._check_types([type] if type else None, "type")
+        docs = self._check_docs([doc] if doc else None)
+        items = [
+            p
+            for p in self.index.records.principles
+            if (types is None or p.type in types) and (docs is None or p.source.doc in docs)
+        ]
+        return PrincipleList(total=len(items), principles=items)
+
+    def types(self) -> TypeList:
+        return TypeList(types=self.index.records.types)
+
+    def health(self) -> Health:
+        m = self.index.manifest
+        return Health(status="ok", principles=m.principles, model=m.model, index=m.summary())
+
+
+def _hit(r: Ranked) -> Hit:
+    p = r.principle
+    return Hit(
+        id=p.id,
+        type=p.type,
+        title=p.title,
+        summary=p.summary,
+        advice=p.advice,
+        group=p.group,
+        order=p.order,
+        score=r.score,
+        scores=Scores(dense=r.dense, bm25=r.bm25),
+        source=p.source,
+    )
+
+
+def _unranked(p: Principle) -> Ranked:
+    # a list member outside the candidate pool still belongs in a list answer
+    return Ranked(p, 0.0, None, None, None, None)
+
+
+def _link(p: Principle) -> LinkedPrinciple:
+    return LinkedPrinciple(id=p.id, type=p.type, title=p.title)

