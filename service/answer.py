@@ -28,13 +28,19 @@ def is_list_question(question: str) -> bool:
     return bool(_LIST_QUESTION.search(question))
 
 
-def pick_group(ranked: Sequence[Ranked], groups: Sequence[GroupInfo], top: int = 3) -> GroupInfo | None:
-    """The list the question is about: the group of the best-ranked grouped principle among the top hits."""
+def candidate_groups(ranked: Sequence[Ranked], groups: Sequence[GroupInfo], top: int = 5) -> list[GroupInfo]:
+    """Lists the top hits belong to or introduce, in rank order: the lists the question may be about."""
     by_id = {g.id: g for g in groups}
+    introduces: dict[str, list[str]] = {}
+    for g in groups:
+        for o in g.overviews:
+            introduces.setdefault(o, []).append(g.id)
+    out: list[GroupInfo] = []
     for r in ranked[:top]:
-        if r.principle.group in by_id:
-            return by_id[r.principle.group]
-    return None
+        for gid in [*introduces.get(r.principle.id, []), r.principle.group]:
+            if gid in by_id and by_id[gid] not in out:
+                out.append(by_id[gid])
+    return out
 
 
 def group_members(group: GroupInfo, principles: Sequence[Principle]) -> list[Principle]:
@@ -44,8 +50,8 @@ def group_members(group: GroupInfo, principles: Sequence[Principle]) -> list[Pri
 def _sentence(p: Principle, n: int, with_advice: bool) -> str:
     text = p.summary.rstrip("。")
     if with_advice and p.advice:
-        text += f"。建议:{p.advice.rstrip('。')}"
-    return f"{p.title}:{text}。[{n}]"
+        text += f"。建议：{p.advice.rstrip('。')}"
+    return f"{p.title}：{text}。[{n}]"
 
 
 def compose_list_answer(group: GroupInfo, members: Sequence[Principle], cited: Sequence[str]) -> str:

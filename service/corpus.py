@@ -207,7 +207,11 @@ def _check_links(principles: list[Principle]) -> None:
 
 def _check_groups(principles: list[Principle], groups: list[GroupInfo]) -> list[GroupInfo]:
     out = []
+    ids = {p.id for p in principles}
     for g in groups:
+        for o in g.overviews:
+            if o not in ids:
+                raise CorpusError(f"group {g.id}: overview {o!r} is not a principle")
         orders = sorted(p.order or 0 for p in principles if p.group == g.id)
         if orders != list(range(1, len(orders) + 1)):
             raise CorpusError(f"group {g.id}: member orders must be 1..n without gaps, got {orders}")

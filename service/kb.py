@@ -19,6 +19,7 @@ from service.models import (
     DiagnoseHit,
     DiagnoseRequest,
     DiagnoseResponse,
+    GroupInfo,
     Health,
     Hit,
     LinkedPrinciple,
@@ -154,16 +155,14 @@ class KnowledgeBase:
         if not ranked or not self._confident(ranked):
             return AskResponse(question=req.question, answered=False, answer=answer.NO_ANSWER, hits=[])
         by_id = {r.principle.id: r for r in ranked}
-        group = (
-            answer.pick_group(ranked, self.index.records.groups)
-            if answer.is_list_question(req.question)
-            else None
-        )
+        group = self._list_group(req.question, ranked) if answer.is_list_question(req.question) else None
         if group is not None:
             members = answer.group_members(group, self.index.records.principles)
-            ordered = [by_id.get(p.id) or _unranked(p) for p in members]
-            rest = [r for r in ranked if r.principle.group != group.id]
-            hits = [_hit(r) for r in [*ordered, *rest][: max(req.k, len(members))]]
+            lead = [by_id.get(p.id) or _unranked(p) for p in members]
+            lead += [by_id[o] for o in group.overviews if o in by_id]
+            lead_ids = {r.principle.id for r in lead}
+            rest = [r for r in ranked if r.principle.id not in lead_ids]
+            hits = [_hit(r) for r in [*lead, *rest][: max(req.k, len(members))]]
             text = answer.compose_list_answer(group, members, [h.id for h in hits])
         else:
             top = ranked[: req.k]
@@ -172,11 +171,20 @@ class KnowledgeBase:
             text = answer.compose_answer(chosen)
         return AskResponse(question=req.question, answered=True, answer=text, hits=hits)
 
+    def _list_group(self, question: str, ranked: Sequence[Ranked]) -> GroupInfo | None:
+        """Of the lists the top hits point to, the one whose title is closest to the question."""
+        candidates = answer.candidate_groups(ranked, self.index.records.groups)
+        if len(candidates) <= 1:
+            return candidates[0] if candidates else None
+        vecs = self.encode_queries([normalize_text(t) for t in [question, *(g.title for g in candidates)]])
+        sims = vecs[1:] @ vecs[0]
+        return candidates[int(np.argmax(sims))]
+
     def _confident(self, ranked: Sequence[Ranked]) -> bool:
         best = max((r.dense or -1.0) for r in ranked)
         return best >= self.settings.answer_threshold
 
-    def diagnose(self, req: DiagnoseRequest) -> DiagnoseResponse:
+    def diagnose(self, req: DiagnoseRequest, variant: Variant = "fused") -> DiagnoseResponse:
         pitfalls = self.searcher.mask(types={"pitfall"})
         clauses = answer.split_situation(req.situation)
         queries = [normalize_text(c.text) for c in clauses] + [normalize_text(req.situation)]
@@ -184,10 +192,10 @@ class KnowledgeBase:
         s = self.searcher
         pool = int(pitfalls.sum())
         # the whole text ranks pitfalls overall; each clause names the pitfalls it points at
-        overall = s.rank(s.dense(vecs[-1]), s.bm25(queries[-1]), pitfalls, pool)
+        overall = s.rank(s.dense(vecs[-1]), s.bm25(queries[-1]), pitfalls, pool, variant)
         matched: dict[str, list[tuple[float, Match, Ranked]]] = {}
         for clause, vec, q in zip(clauses, vecs[:-1], queries[:-1], strict=True):
-            for r in s.rank(s.dense(vec), s.bm25(q), pitfalls, 2):
+            for r in s.rank(s.dense(vec), s.bm25(q), pitfalls, 2, variant):
                 if (r.dense or 0.0) >= CLAUSE_MIN_COSINE:
                     matched.setdefault(r.principle.id, []).append((r.dense or 0.0, clause, r))
         # each clause's best pitfall first (a second and third problem are not buried), then the rest

@@ -61,6 +61,7 @@ class GroupInfo(BaseModel):
     id: str
     title: str = Field(description="the list this group is, e.g. 社群定位的三个步骤")
     ordered: bool = Field(True, description="whether the order is part of the meaning (steps) or not (a set)")
+    overviews: list[str] = Field(default_factory=list, description="principles that introduce the list")
     size: int | None = Field(None, description="how many members the article names; filled in by the build")
 
 

@@ -28,7 +28,8 @@ def _tokenizer() -> Any:
 
     jieba.setLogLevel(logging.WARNING)
     tk = jieba.Tokenizer()
-    tk.load_userdict(str(_USERDICT))
+    with _USERDICT.open("rb") as f:  # a path would leave jieba's file handle open
+        tk.load_userdict(f)
     return tk
 
 

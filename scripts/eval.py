@@ -1,0 +1,85 @@
+"""Retrieval quality as an ablation, in-process: `python scripts/eval.py GOLD.jsonl [--variant ...] [-v]`.
+
+Scores each query of a gold file (the format of ../shared/eval/dev.jsonl) with the scorer that sits beside
+it (score.py: span overlap, recall@5/@10, MRR@10, nDCG@10), per mode and overall, for each retrieval
+variant: bm25 only, dense only, fused. ood queries check that ask refuses. `-v` lists the queries whose
+gold regions were missed, to study failures (never to copy their wording into the corpus).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from service.kb import KnowledgeBase
+from service.models import AskRequest, DiagnoseRequest, SearchRequest
+from service.search import Variant
+from service.settings import get_settings
+
+
+def _scorer(gold: Path) -> Any:
+    spec = importlib.util.spec_from_file_location("score", gold.parent / "score.py")
+    if spec is None or spec.loader is None:
+        sys.exit(f"error: no score.py beside {gold}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(kb: KnowledgeBase, q: dict[str, Any], variant: Variant) -> tuple[list[dict[str, Any]], bool | None]:
+    text, mode = q["query"], q["mode"]
+    if mode == "search":
+        hits, answered = kb.search(SearchRequest(query=text, k=10), variant).hits, None
+    elif mode == "ask":
+        resp = kb.ask(AskRequest(question=text, k=10), variant)
+        hits, answered = resp.hits, resp.answered
+    else:
+        hits, answered = list(kb.diagnose(DiagnoseRequest(situation=text, k=10), variant).hits), None
+    return [
+        {"doc": h.source.doc, "start": h.source.start, "end": h.source.end, "id": h.id} for h in hits
+    ], answered
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("gold", type=Path)
+    ap.add_argument("--variant", action="append", choices=["bm25", "dense", "fused"])
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    score = _scorer(args.gold)
+    gold = score.load(args.gold)
+    kb = KnowledgeBase.load(get_settings())
+    for variant in args.variant or ["bm25", "dense", "fused"]:
+        by_mode: dict[str, list[dict[str, float]]] = {}
+        refused, answered_in = [], []
+        for q in gold:
+            hits, answered = run(kb, q, variant)
+            if q.get("ood"):
+                refused.append(answered is False)
+                continue
+            row = score.score_query(q, hits)
+            by_mode.setdefault(q["mode"], []).append(row)
+            if q["mode"] == "ask":
+                answered_in.append(bool(answered))
+            if args.verbose and variant == "fused" and row["recall@10"] < 1:
+                got = [h["id"] for h in hits[:5]]
+                print(
+                    f"  miss {q['id']} {q['mode']} r@10={row['recall@10']:.2f} mrr={row['mrr@10']:.2f} top5={got}"
+                )
+        print(f"[{variant}]")
+        for mode, rows in sorted(by_mode.items()):
+            print(f"  {mode:9s}", json.dumps(score.aggregate(rows)))
+        overall = score.aggregate([r for rows in by_mode.values() for r in rows])
+        if refused:
+            overall["ood_refused"] = round(sum(refused) / len(refused), 4)
+            overall["in_domain_answered"] = round(sum(answered_in) / max(1, len(answered_in)), 4)
+        print("  overall  ", json.dumps(overall))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

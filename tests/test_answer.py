@@ -1,0 +1,80 @@
+"""ask and diagnose on the real model: list answers, refusals, multi-problem situations."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.answer import is_list_question, split_situation
+from service.kb import KnowledgeBase
+from service.models import AskRequest, DiagnoseRequest
+
+
+def test_list_question_answers_the_whole_group_in_order(kb: KnowledgeBase) -> None:
+    resp = kb.ask(AskRequest(question="做社群定位要经过哪几个步骤?"))
+    assert resp.answered
+    steps = [h for h in resp.hits if h.group == "g001a-positioning-steps"]
+    assert [h.order for h in steps] == [1, 2, 3]
+    assert resp.hits[:3] == steps
+    for n, h in enumerate(steps, 1):
+        assert f"{n}. {h.title}" in resp.answer and f"[{n}]" in resp.answer
+
+
+def test_list_of_member_roles(kb: KnowledgeBase) -> None:
+    resp = kb.ask(AskRequest(question="社群里的成员可以扮演哪些角色?"))
+    assert resp.answered
+    assert {h.group for h in resp.hits[:4]} == {"g001b-member-roles"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "明天北京天气怎么样?",
+        "红烧肉怎么做才好吃",
+        "Python 里怎么反转一个列表",
+        "个人所得税怎么申报",
+        "推荐几部好看的电影",
+    ],
+)
+def test_out_of_domain_is_refused(kb: KnowledgeBase, question: str) -> None:
+    resp = kb.ask(AskRequest(question=question))
+    assert not resp.answered and resp.hits == []
+    assert "没有" in resp.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["新建的群没人说话怎么办?", "付费社群人越多越好吗?", "为什么要给群设置门槛?", "群公告应该写些什么?"],
+)
+def test_in_domain_is_answered_with_citations(kb: KnowledgeBase, question: str) -> None:
+    resp = kb.ask(AskRequest(question=question))
+    assert resp.answered and resp.hits
+    assert "[1]" in resp.answer
+
+
+def test_split_situation_keeps_offsets() -> None:
+    text = "老板要群越多越好,群里全是广告。我每天就是回消息…"
+    parts = split_situation(text)
+    assert [p.text for p in parts] == ["老板要群越多越好", "群里全是广告", "我每天就是回消息"]
+    assert all(text[p.start : p.end] == p.text for p in parts)
+
+
+def test_diagnose_surfaces_every_problem_of_a_paragraph(kb: KnowledgeBase) -> None:
+    situation = (
+        "老板要求群越多越好,一个月建了几十个群;现在群里全是广告,正经消息没人看;"
+        "我每天的工作就是按话术模板回复消息。"
+    )
+    resp = kb.diagnose(DiagnoseRequest(situation=situation, k=6))
+    ids = [h.id for h in resp.hits]
+    assert {"p000-more-groups-not-bigger", "p001-bigger-not-better"} & set(ids)
+    assert {"p002-ad-only-groups", "p003-ads-and-selling-channel"} & set(ids)
+    assert {"p002-mechanical-push", "p000-ops-as-customer-service"} & set(ids)
+    for h in resp.hits:
+        assert h.type == "pitfall" and h.advice
+        for m in h.matched:
+            assert situation[m.start : m.end] == m.text
+
+
+def test_list_question_detection() -> None:
+    assert is_list_question("社群定位分哪几步?")
+    assert is_list_question("社群内容分为几类")
+    assert not is_list_question("为什么群里没人说话")

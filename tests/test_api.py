@@ -1,0 +1,94 @@
+"""Every endpoint's happy path and the one error shape."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.models import MAX_QUERY_CHARS, AskResponse, DiagnoseResponse, SearchResponse
+
+
+def test_health(client: TestClient) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ok"
+    assert body["model"] == "m3e-small"
+    assert body["principles"] == body["index"]["principles"] > 100
+    assert body["index"]["dimension"] == 512
+
+
+def test_search(client: TestClient) -> None:
+    r = client.post("/search", json={"query": "社群定位分哪几步", "k": 3})
+    assert r.status_code == 200
+    body = SearchResponse.model_validate(r.json())
+    assert len(body.hits) == 3
+    hit = r.json()["hits"][0]
+    assert set(hit) >= {"id", "type", "title", "summary", "score", "scores", "source"}
+    assert set(hit["source"]) == {"doc", "title", "start", "end", "quote"}
+    assert set(hit["scores"]) == {"dense", "bm25"}
+
+
+def test_ask_and_diagnose(client: TestClient) -> None:
+    a = AskResponse.model_validate(client.post("/ask", json={"question": "社群定位分哪几步?"}).json())
+    assert a.answered and a.hits
+    d = client.post("/diagnose", json={"situation": "群里全是广告,没人说话"})
+    assert d.status_code == 200
+    body = DiagnoseResponse.model_validate(d.json())
+    assert body.hits and all(h.type == "pitfall" and h.advice for h in body.hits)
+
+
+def test_principles_and_types(client: TestClient) -> None:
+    listing = client.get("/principles", params={"type": "pitfall"}).json()
+    assert listing["total"] == len(listing["principles"]) > 20
+    assert {p["type"] for p in listing["principles"]} == {"pitfall"}
+    pid = listing["principles"][0]["id"]
+    assert client.get(f"/principles/{pid}").json()["id"] == pid
+    names = {t["name"] for t in client.get("/types").json()["types"]}
+    assert {"pitfall", "positioning_step", "role_type", "content_category"} <= names
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code", "field"),
+    [
+        ("post", "/search", {"query": ""}, 422, "invalid_input", "query"),
+        ("post", "/search", {"query": "   "}, 422, "invalid_input", "query"),
+        ("post", "/search", {"query": "社" * (MAX_QUERY_CHARS + 1)}, 422, "invalid_input", "query"),
+        ("post", "/search", {"query": "社群", "k": 0}, 422, "invalid_input", "k"),
+        ("post", "/search", {"query": "社群", "k": 51}, 422, "invalid_input", "k"),
+        ("post", "/search", {"query": "社群", "types": ["nope"]}, 422, "unknown_type", "types"),
+        ("post", "/search", {"query": "社群", "docs": ["nope.txt"]}, 422, "unknown_type", "docs"),
+        ("post", "/search", {"query": "社群\x00"}, 422, "invalid_input", "query"),
+        ("post", "/search", {"q": "社群"}, 422, "invalid_input", "query"),
+        ("post", "/ask", {"question": "社群", "k": 21}, 422, "invalid_input", "k"),
+        ("post", "/diagnose", {"situation": ""}, 422, "invalid_input", "situation"),
+        ("get", "/principles/no-such-id", None, 404, "not_found", "no-such-id"),
+        ("get", "/principles?type=nope", None, 422, "unknown_type", "type"),
+        ("get", "/nowhere", None, 404, "not_found", ""),
+    ],
+)
+def test_error_shape(
+    client: TestClient, method: str, path: str, body: object, status: int, code: str, field: str
+) -> None:
+    r = client.post(path, json=body) if method == "post" else client.get(path)
+    assert r.status_code == status
+    err = r.json()
+    assert set(err) == {"error"} and set(err["error"]) == {"code", "message"}
+    assert err["error"]["code"] == code
+    assert field in err["error"]["message"]
+
+
+def test_invalid_json_is_a_clean_422(client: TestClient) -> None:
+    r = client.post("/search", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+
+
+def test_openapi_documents_the_routes(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {
+        "/search",
+        "/ask",
+        "/diagnose",
+        "/principles",
+        "/principles/{principle_id}",
+        "/types",
+        "/health",
+    } <= set(paths)
