@@ -67,9 +67,8 @@ def main() -> int:
                 answered_in.append(bool(answered))
             if args.verbose and variant == "fused" and row["recall@10"] < 1:
                 got = [h["id"] for h in hits[:5]]
-                print(
-                    f"  miss {q['id']} {q['mode']} r@10={row['recall@10']:.2f} mrr={row['mrr@10']:.2f} top5={got}"
-                )
+                r10, mrr = row["recall@10"], row["mrr@10"]
+                print(f"  miss {q['id']} {q['mode']} r@10={r10:.2f} mrr={mrr:.2f} top5={got}")
         print(f"[{variant}]")
         for mode, rows in sorted(by_mode.items()):
             print(f"  {mode:9s}", json.dumps(score.aggregate(rows)))

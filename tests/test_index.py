@@ -85,7 +85,7 @@ def test_tampered_or_truncated_file_is_refused(built: Path, victim: str) -> None
 
 def test_deleted_file_is_refused(built: Path) -> None:
     (built / "current" / "records.json").resolve().unlink()
-    with pytest.raises(IndexError_, match="records.json is missing"):
+    with pytest.raises(IndexError_, match=r"records\.json is missing"):
         load_index(built, CORPUS, "fake-embedder")
 
 
