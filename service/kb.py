@@ -39,6 +39,8 @@ from service.settings import Settings
 ASK_POOL = 30
 # a clause of a situation counts as describing a pitfall only this close (cosine) to one of its texts
 CLAUSE_MIN_COSINE = 0.80
+# how many pitfalls one clause of a situation may name
+CLAUSE_PITFALLS = 2
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -152,8 +154,11 @@ class KnowledgeBase:
 
     def ask(self, req: AskRequest, variant: Variant = "fused") -> AskResponse:
         ranked = self._rank(req.question, max(ASK_POOL, req.k), variant=variant)
-        if not ranked or not self._confident(ranked):
-            return AskResponse(question=req.question, answered=False, answer=answer.NO_ANSWER, hits=[])
+        confidence = self.confidence(req.question, ranked)
+        if confidence < self.settings.answer_threshold:
+            return AskResponse(
+                question=req.question, answered=False, confidence=confidence, answer=answer.NO_ANSWER, hits=[]
+            )
         by_id = {r.principle.id: r for r in ranked}
         group = self._list_group(req.question, ranked) if answer.is_list_question(req.question) else None
         if group is not None:
@@ -169,7 +174,9 @@ class KnowledgeBase:
             chosen = [r.principle for r in top[:3] if r.score >= top[0].score * 0.6]
             hits = [_hit(r) for r in top]
             text = answer.compose_answer(chosen)
-        return AskResponse(question=req.question, answered=True, answer=text, hits=hits)
+        return AskResponse(
+            question=req.question, answered=True, confidence=confidence, answer=text, hits=hits
+        )
 
     def _list_group(self, question: str, ranked: Sequence[Ranked]) -> GroupInfo | None:
         """Of the lists the top hits point to, the one whose title is closest to the question."""
@@ -180,45 +187,61 @@ class KnowledgeBase:
         sims = vecs[1:] @ vecs[0]
         return candidates[int(np.argmax(sims))]
 
-    def _confident(self, ranked: Sequence[Ranked]) -> bool:
+    def confidence(self, question: str, ranked: Sequence[Ranked]) -> float:
+        """Whether the KB has an answer at all.
+
+        Embedding similarity alone lets "怎么做短视频剪辑" look as close as a real question, so the share
+        of the question's words the articles use is added in. A long question dilutes its own embedding,
+        so each clause is compared too and the closest counts.
+        """
+        if not ranked:
+            return 0.0
         best = max((r.dense or -1.0) for r in ranked)
-        return best >= self.settings.answer_threshold
+        clauses = [normalize_text(c.text) for c in answer.split_situation(question)]
+        if len(clauses) > 1:
+            for vec in self.encode_queries(clauses):
+                best = max(best, float(self.searcher.dense(vec).best.max()))
+        coverage = self.searcher.coverage(normalize_text(question))
+        return round(best + self.settings.coverage_weight * coverage, 4)
 
     def diagnose(self, req: DiagnoseRequest, variant: Variant = "fused") -> DiagnoseResponse:
-        pitfalls = self.searcher.mask(types={"pitfall"})
+        """Pitfalls ranked against the whole situation, and each clause matched on its own.
+
+        The whole text ranks best overall; a clause's own best pitfall is then guaranteed a place in the
+        top k, so the second and third problem of one long paragraph are not crowded out by the first.
+        """
+        s = self.searcher
+        pitfalls = s.mask(types={"pitfall"})
         clauses = answer.split_situation(req.situation)
         queries = [normalize_text(c.text) for c in clauses] + [normalize_text(req.situation)]
         vecs = self.encode_queries(queries)
-        s = self.searcher
-        pool = int(pitfalls.sum())
-        # the whole text ranks pitfalls overall; each clause names the pitfalls it points at
-        overall = s.rank(s.dense(vecs[-1]), s.bm25(queries[-1]), pitfalls, pool, variant)
+        overall = s.rank(s.dense(vecs[-1]), s.bm25(queries[-1]), pitfalls, int(pitfalls.sum()), variant)
         matched: dict[str, list[tuple[float, Match, Ranked]]] = {}
+        clause_best: list[str] = []
         for clause, vec, q in zip(clauses, vecs[:-1], queries[:-1], strict=True):
-            for r in s.rank(s.dense(vec), s.bm25(q), pitfalls, 2, variant):
-                if (r.dense or 0.0) >= CLAUSE_MIN_COSINE:
-                    matched.setdefault(r.principle.id, []).append((r.dense or 0.0, clause, r))
-        # each clause's best pitfall first (a second and third problem are not buried), then the rest
-        order: list[str] = [
-            pid for pid, _ in sorted(matched.items(), key=lambda kv: -max(x[0] for x in kv[1]))
-        ]
-        order += [r.principle.id for r in overall if r.principle.id not in matched]
+            ranked = s.rank(s.dense(vec), s.bm25(q), pitfalls, CLAUSE_PITFALLS, variant)
+            strong = [r for r in ranked if (r.dense or 0.0) >= CLAUSE_MIN_COSINE]
+            for r in strong:
+                matched.setdefault(r.principle.id, []).append((r.dense or 0.0, clause, r))
+            if strong and len(clauses) > 1:
+                clause_best.append(strong[0].principle.id)
+        order = _guarantee([r.principle.id for r in overall], clause_best, req.k)
         overall_by_id = {r.principle.id: r for r in overall}
-        by_id = self.index.records.principles
-        lookup = {p.id: p for p in by_id}
+        lookup = {p.id: p for p in s.principles}
         hits = []
-        for pid in order[: req.k]:
+        for pid in order:
             r = overall_by_id[pid]
             clause_hits = sorted(matched.get(pid, []), key=lambda x: -x[0])
             best = clause_hits[0][2] if clause_hits else r
+            p = r.principle
             hits.append(
                 DiagnoseHit(
                     **_hit(r).model_dump(exclude={"advice"}),
-                    advice=r.principle.advice or "",
-                    matched=[m for _, m, _ in clause_hits],
+                    advice=p.advice or p.summary,
+                    matched=sorted((m for _, m, _ in clause_hits), key=lambda m: m.start),
                     why=answer.explain_match(best.best_field, best.best_text),
-                    fixes=[_link(lookup[i]) for i in r.principle.fixed_by],
-                    related=[_link(lookup[i]) for i in r.principle.related],
+                    fixes=[_link(lookup[i]) for i in p.fixed_by],
+                    related=[_link(lookup[i]) for i in p.related],
                 )
             )
         return DiagnoseResponse(situation=req.situation, hits=hits)
@@ -263,6 +286,19 @@ def _hit(r: Ranked) -> Hit:
         scores=Scores(dense=r.dense, bm25=r.bm25),
         source=p.source,
     )
+
+
+def _guarantee(order: list[str], required: list[str], k: int) -> list[str]:
+    """The first k of `order`, with every id of `required` inside: missing ones replace the tail."""
+    top = order[:k]
+    missing = [r for r in dict.fromkeys(required) if r not in top]
+    if not missing:
+        return top
+    keep = [i for i in top if i in required]
+    room = k - len(missing) - len(keep)
+    others = [i for i in top if i not in required][: max(room, 0)]
+    chosen = set(keep) | set(others) | set(missing[:k])
+    return [i for i in order if i in chosen][:k]
 
 
 def _unranked(p: Principle) -> Ranked:

@@ -144,6 +144,9 @@ class AskRequest(_Request):
 class AskResponse(BaseModel):
     question: str
     answered: bool = Field(description="false when the knowledge base has nothing on the question")
+    confidence: float = Field(
+        description="best dense cosine + weighted vocabulary coverage; answered when >= the threshold"
+    )
     answer: str = Field(description="Chinese answer; [n] cites hits[n-1]")
     hits: list[Hit]
 

@@ -11,7 +11,7 @@ import numpy.typing as npt
 from service.index import LoadedIndex
 from service.models import Principle
 from service.settings import Settings
-from service.tokens import tokenize
+from service.tokens import tokenize, words
 
 Variant = Literal["fused", "dense", "bm25"]
 FloatArray = npt.NDArray[np.float32]
@@ -67,6 +67,14 @@ class Searcher:
         if not tokens:
             return np.zeros(len(self.principles), dtype=np.float32)
         return np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float32)
+
+    def coverage(self, normalized_query: str) -> float:
+        """Share of the query's words that occur anywhere in the corpus: near 1 for questions in the
+        articles' vocabulary, near 0 for weather or code, whatever the embedding similarity says."""
+        found = words(normalized_query)
+        if not found:
+            return 0.0
+        return sum(w in self._vocab for w in found) / len(found)
 
     def rank(
         self,

@@ -23,15 +23,20 @@ class Settings(BaseSettings):
     )
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="curated principles and raw articles")
     index_dir: Path = Field(PROJECT_ROOT / "index", description="where `kb build` writes the index")
-    fusion: Literal["rrf", "weighted"] = Field("rrf", description="how dense and BM25 rankings combine")
+    fusion: Literal["rrf", "weighted"] = Field(
+        "weighted",
+        description="how dense and BM25 combine: 'weighted' sums min-max-normalised scores, "
+        "'rrf' sums w/(rrf_k + rank)",
+    )
     rrf_k: int = Field(20, ge=1, description="reciprocal-rank-fusion constant: 1/(rrf_k + rank)")
     dense_weight: float = Field(1.0, ge=0, description="weight of the dense ranking in fusion")
-    bm25_weight: float = Field(0.6, ge=0, description="weight of the BM25 ranking in fusion")
+    bm25_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranking in fusion")
     answer_threshold: float = Field(
-        0.82,
-        description="ask answers only when its best hit's dense cosine reaches this "
-        "(calibrated by scripts/calibrate.py for m3e-small; recalibrate for another model)",
+        1.043,
+        description="ask answers only when confidence = best dense cosine + coverage_weight x share of "
+        "the question's words found in the corpus reaches this (scripts/calibrate.py; m3e-small)",
     )
+    coverage_weight: float = Field(0.3, ge=0, description="weight of vocabulary coverage in ask's confidence")
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated bearer keys; empty = open API (admin still closed)"
     )

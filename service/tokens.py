@@ -38,3 +38,10 @@ def tokenize(normalized: str) -> list[str]:
     with _lock:  # jieba's lazy initialisation is not thread-safe
         words = _tokenizer().lcut_for_search(normalized)
     return [w for w in (w.strip() for w in words) if w and w not in STOPWORDS and not _PUNCT.match(w)]
+
+
+def words(normalized: str) -> list[str]:
+    """Precise-mode words (no sub-word expansion), minus stopwords and punctuation."""
+    with _lock:
+        found = _tokenizer().lcut(normalized)
+    return [w for w in (w.strip() for w in found) if w and w not in STOPWORDS and not _PUNCT.match(w)]

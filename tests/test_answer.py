@@ -78,3 +78,15 @@ def test_list_question_detection() -> None:
     assert is_list_question("社群定位分哪几步?")
     assert is_list_question("社群内容分为几类")
     assert not is_list_question("为什么群里没人说话")
+
+
+def test_calibration_set_is_separated_by_the_threshold(kb: KnowledgeBase) -> None:
+    """Our labelled questions (tests/data/calibration.yaml) all land on the right side of the threshold."""
+    from pathlib import Path
+
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).parent / "data" / "calibration.yaml").read_text(encoding="utf-8"))
+    wrong_in = [q for q in data["in_domain"] if not kb.ask(AskRequest(question=q)).answered]
+    wrong_out = [q for q in data["out_of_domain"] if kb.ask(AskRequest(question=q)).answered]
+    assert (wrong_in, wrong_out) == ([], [])
