@@ -39,6 +39,8 @@ from service.settings import Settings
 ASK_POOL = 30
 # a clause of a situation counts as describing a pitfall only this close (cosine) to one of its texts
 CLAUSE_MIN_COSINE = 0.80
+# a list question gets the whole list only if the list's title is this close to the question
+LIST_TITLE_MIN_COSINE = 0.80
 # how many pitfalls one clause of a situation may name
 CLAUSE_PITFALLS = 2
 
@@ -181,11 +183,13 @@ class KnowledgeBase:
     def _list_group(self, question: str, ranked: Sequence[Ranked]) -> GroupInfo | None:
         """Of the lists the top hits point to, the one whose title is closest to the question."""
         candidates = answer.candidate_groups(ranked, self.index.records.groups)
-        if len(candidates) <= 1:
-            return candidates[0] if candidates else None
+        if not candidates:
+            return None
         vecs = self.encode_queries([normalize_text(t) for t in [question, *(g.title for g in candidates)]])
         sims = vecs[1:] @ vecs[0]
-        return candidates[int(np.argmax(sims))]
+        best = int(np.argmax(sims))
+        # a list answer replaces the ranked hits, so take it only when the list is plainly the topic
+        return candidates[best] if sims[best] >= LIST_TITLE_MIN_COSINE else None
 
     def confidence(self, question: str, ranked: Sequence[Ranked]) -> float:
         """Whether the KB has an answer at all.
