@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service import tools
 from service.errors import AuthError, InputError, KBError, NotFoundError
 from service.kb import KnowledgeBase
 from service.models import (
@@ -24,6 +25,9 @@ from service.models import (
     PrincipleList,
     SearchRequest,
     SearchResponse,
+    ToolCallRequest,
+    ToolCallResponse,
+    ToolList,
     TypeList,
 )
 from service.settings import Settings, get_settings
@@ -60,10 +64,16 @@ def _describe_validation(exc: RequestValidationError) -> str:
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
     settings = settings or get_settings()
 
+    from service.mcp_server import create_mcp
+
+    mcp = create_mcp(lambda: app.state.kb)
+    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host=settings.host)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.kb = kb or KnowledgeBase.load(settings)
-        yield
+        async with mcp.session_manager.run():
+            yield
 
     app = FastAPI(
         title="社群运营知识库 community-ops knowledge base",
@@ -128,4 +138,17 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     def types(kb: KBDep) -> TypeList:
         return kb.types()
 
+    @app.get("/tools", response_model=ToolList, tags=["assistants"])
+    def list_tools() -> ToolList:
+        """The chat-assistant tools as OpenAI function-calling definitions (strict mode)."""
+        return ToolList(tools=[tools.openai_schema(t) for t in tools.TOOLS])
+
+    @app.post("/tools/call", response_model=ToolCallResponse, tags=["assistants"])
+    def call_tool(req: ToolCallRequest, kb: KBDep) -> ToolCallResponse:
+        """Run one tool by name, as an assistant framework would after the model chose it."""
+        result = tools.call_tool(kb, req.name, req.arguments)
+        return ToolCallResponse(name=req.name, result=result.model_dump(mode="json"))
+
+    # MCP over streamable HTTP, served by the same process and the same KnowledgeBase
+    app.router.routes.extend(mcp_app.routes)
     return app

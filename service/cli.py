@@ -291,5 +291,20 @@ def serve(
     )
 
 
+@app.command()
+def mcp() -> None:
+    """Serve the chat-assistant tools over MCP on stdio (for desktop assistants and IDEs)."""
+    from service.errors import KBError
+    from service.kb import KnowledgeBase
+    from service.mcp_server import run_stdio
+    from service.settings import get_settings
+
+    try:
+        kb = KnowledgeBase.load(get_settings())
+    except KBError as exc:
+        _fail(exc.message)
+    run_stdio(kb)
+
+
 def main() -> None:
     app()

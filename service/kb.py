@@ -256,7 +256,7 @@ class KnowledgeBase:
         for p in self.index.records.principles:
             if p.id == principle_id:
                 return p
-        raise NotFoundError(f"no principle with id {principle_id!r}; list them with GET /principles")
+        raise NotFoundError(f"no principle with id {principle_id!r}; search or list principles to find ids")
 
     def list_principles(self, type: str | None = None, doc: str | None = None) -> PrincipleList:
         types = self._check_types([type] if type else None, "type")

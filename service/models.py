@@ -6,7 +6,7 @@ Limits live here as constants so the OpenAPI schema, the error messages and the 
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -193,3 +193,17 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+class ToolCallRequest(_Request):
+    name: str = Field(min_length=1, max_length=64, description="a tool name from GET /tools")
+    arguments: dict[str, Any] = Field(default_factory=dict, description="the tool's arguments as JSON")
+
+
+class ToolCallResponse(BaseModel):
+    name: str
+    result: dict[str, Any] = Field(description="the tool's structured result, as MCP returns it")
+
+
+class ToolList(BaseModel):
+    tools: list[dict[str, Any]] = Field(description="OpenAI function-calling tool definitions (strict mode)")

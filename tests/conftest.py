@@ -29,3 +29,30 @@ def kb(settings: Settings) -> KnowledgeBase:
 def client(settings: Settings, kb: KnowledgeBase) -> Iterator[TestClient]:
     with TestClient(create_app(settings, kb)) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def server_url(settings: Settings, kb: KnowledgeBase) -> Iterator[str]:
+    """The real app on a real socket (uvicorn in a thread), for HTTP clients that are not TestClient."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, kb), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        if time.time() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
