@@ -8,12 +8,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service import tools
-from service.errors import AuthError, InputError, KBError, NotFoundError
+from service.errors import AuthError, IndexError_, InputError, KBError, NotFoundError
 from service.kb import KnowledgeBase
+from service.metrics import Metrics
+from service.middleware import AccessLog, ApiKeys, BodyLimit
 from service.models import (
     AskRequest,
     AskResponse,
@@ -21,6 +24,7 @@ from service.models import (
     DiagnoseResponse,
     ErrorBody,
     Health,
+    IndexSummary,
     Principle,
     PrincipleList,
     SearchRequest,
@@ -32,7 +36,8 @@ from service.models import (
 )
 from service.settings import Settings, get_settings
 
-_STATUS = {InputError: 422, NotFoundError: 404, AuthError: 401}
+_STATUS = {InputError: 422, NotFoundError: 404, AuthError: 401, IndexError_: 503}
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": desc}
     for code, desc in [(404, "unknown id"), (422, "invalid input"), (500, "server error")]
@@ -69,9 +74,12 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     mcp = create_mcp(lambda: app.state.kb)
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host=settings.host)
 
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.kb = kb or KnowledgeBase.load(settings)
+        metrics.set_index(app.state.kb.index.manifest)
         async with mcp.session_manager.run():
             yield
 
@@ -82,6 +90,18 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         lifespan=lifespan,
         responses=_ERRORS,
     )
+
+    # added innermost first: the access log sees every request, CORS answers preflights before auth
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ApiKeys, keys=settings.api_keys)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(AccessLog, metrics=metrics)
 
     @app.exception_handler(KBError)
     async def _kb_error(request: Request, exc: KBError) -> JSONResponse:
@@ -94,10 +114,13 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
-        return _error(exc.status_code, code, str(exc.detail))
+        message = str(exc.detail)
+        if exc.status_code == 400 and "parsing the body" in message:
+            message = "the body is not valid JSON in UTF-8"
+        return _error(exc.status_code, code, message)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
@@ -137,6 +160,18 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     @app.get("/types", response_model=TypeList, tags=["browse"])
     def types(kb: KBDep) -> TypeList:
         return kb.types()
+
+    @app.get("/metrics", tags=["meta"], response_class=PlainTextResponse)
+    def prometheus() -> PlainTextResponse:
+        """Prometheus exposition: request counts and latency per route, index size, model."""
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.post("/admin/reload", response_model=IndexSummary, tags=["admin"])
+    def reload(kb: KBDep) -> IndexSummary:
+        """Swap in the index on disk (after `kb build`); on failure the current index keeps serving."""
+        manifest = kb.reload()
+        metrics.set_index(manifest)
+        return manifest.summary()
 
     @app.get("/tools", response_model=ToolList, tags=["assistants"])
     def list_tools() -> ToolList:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import queue
 import threading
+import time
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Protocol
 
@@ -81,3 +84,53 @@ class SentenceTransformerEmbedder:
             texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+class BatchingEmbedder:
+    """Serialises encodes through one worker thread that takes every request waiting at that moment
+    into one forward pass: under concurrent load, queries share batches instead of fighting over the
+    two cores; alone, a query waits for nothing (unless `wait_ms` asks for a short linger)."""
+
+    def __init__(self, inner: Embedder, wait_ms: float = 0.0) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._wait = wait_ms / 1000
+        self._queue: queue.SimpleQueue[tuple[list[str], Future[Vectors]]] = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def encode(self, texts: list[str]) -> Vectors:
+        if self._worker is None:
+            with self._start_lock:
+                if self._worker is None:
+                    self._worker = threading.Thread(target=self._run, name="kb-encoder", daemon=True)
+                    self._worker.start()
+        fut: Future[Vectors] = Future()
+        self._queue.put((texts, fut))
+        return fut.result()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            if self._wait:
+                time.sleep(self._wait)
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            flat = [t for texts, _ in batch for t in texts]
+            try:
+                vecs = self.inner.encode(flat)
+            except BaseException as exc:  # the callers get the error; the worker lives on
+                for _, fut in batch:
+                    fut.set_exception(exc)
+                continue
+            start = 0
+            for texts, fut in batch:
+                fut.set_result(vecs[start : start + len(texts)])
+                start += len(texts)

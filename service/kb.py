@@ -10,7 +10,7 @@ import numpy as np
 
 from service import answer
 from service.corpus import load_corpus
-from service.embedder import Embedder, SentenceTransformerEmbedder, Vectors
+from service.embedder import BatchingEmbedder, Embedder, SentenceTransformerEmbedder, Vectors
 from service.errors import NotFoundError, UnknownTypeError
 from service.index import LoadedIndex, Manifest, build_index, load_index
 from service.models import (
@@ -57,7 +57,8 @@ def build(settings: Settings, embedder: Embedder | None = None) -> Manifest:
 class KnowledgeBase:
     def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder) -> None:
         self.settings = settings
-        self.embedder = embedder
+        # every query encode in the process goes through one batching worker
+        self.embedder = BatchingEmbedder(embedder, settings.encode_batch_wait_ms)
         self._set_index(index)
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -79,8 +80,6 @@ class KnowledgeBase:
         """Load the current index from disk and swap it in; in-flight requests finish on the old one."""
         index = load_index(self.settings.index_dir, self.settings.corpus_dir, self.settings.model)
         self._set_index(index)
-        with self._cache_lock:
-            self._cache.clear()
         return index.manifest
 
     # -- encoding -------------------------------------------------------------------------------------

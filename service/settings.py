@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(16_384, ge=1024, description="larger request bodies get 413")
     encode_batch_wait_ms: float = Field(
-        2.0, ge=0, description="how long a query waits for others to share one forward pass"
+        0.0, ge=0, le=50, description="extra linger for concurrent queries to share one forward pass"
     )
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings; 0 disables")
     host: str = Field("127.0.0.1", description="`kb serve` bind address")
