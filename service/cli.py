@@ -5,6 +5,7 @@ Heavy modules load inside the commands, so `kb --help` never imports torch.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -280,15 +281,37 @@ def serve(
     from service.kb import KnowledgeBase
     from service.settings import get_settings
 
+    # plain one-line records (the access log is JSON); set before the MCP SDK would install rich logging
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s", stream=sys.stderr)
     settings = get_settings()
     try:
         kb = KnowledgeBase.load(settings)
         kb.encode_queries(["预热"])  # load the model now, not on the first request
     except KBError as exc:
         _fail(exc.message)
+    _reload_on_sighup(kb)
     uvicorn.run(
         create_app(settings, kb), host=host or settings.host, port=port or settings.port, log_level="info"
     )
+
+
+def _reload_on_sighup(kb: KnowledgeBase) -> None:
+    """`kill -HUP <pid>` after `kb build` swaps the new index in; a bad one is logged and the old stays."""
+    import signal
+    import threading
+
+    from service.errors import KBError
+
+    log = logging.getLogger("kb")
+
+    def reload() -> None:
+        try:
+            m = kb.reload()
+            log.warning("reloaded index built at %s (%d principles)", m.built_at, m.principles)
+        except KBError as exc:
+            log.error("reload failed, still serving the previous index: %s", exc.message)
+
+    signal.signal(signal.SIGHUP, lambda signum, frame: threading.Thread(target=reload, daemon=True).start())
 
 
 @app.command()

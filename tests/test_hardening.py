@@ -183,3 +183,39 @@ def test_hundreds_of_mixed_concurrent_requests(server_url: str) -> None:
     assert len(results) == 240
     assert {code for ok, code in results if ok} == {200}
     assert {code for ok, code in results if not ok} == {422}
+
+
+def test_sighup_reloads_a_running_server(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from service.cli import main; main()", "serve", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.time() < deadline and proc.poll() is None, (tmp_path / "serve.log").read_text()
+            time.sleep(0.3)
+        proc.send_signal(__import__("signal").SIGHUP)
+        deadline = time.time() + 20
+        while "reloaded index" not in (tmp_path / "serve.log").read_text():
+            assert time.time() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        assert proc.poll() is None
+        assert httpx.post(url + "/search", json={"query": "门槛"}, timeout=30).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
