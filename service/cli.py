@@ -291,7 +291,11 @@ def serve(
         _fail(exc.message)
     _reload_on_sighup(kb)
     uvicorn.run(
-        create_app(settings, kb), host=host or settings.host, port=port or settings.port, log_level="info"
+        create_app(settings, kb),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        access_log=False,  # the app writes its own JSON access log
     )
 
 

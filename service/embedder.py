@@ -61,6 +61,8 @@ class SentenceTransformerEmbedder:
                 if Path(resolve_model(self.name)).exists():
                     os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                # idle OpenMP workers sleep instead of spinning: the HTTP server shares the two cores
+                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                 import torch
                 import transformers
                 from sentence_transformers import SentenceTransformer
