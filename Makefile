@@ -36,6 +36,7 @@ lint: $(STAMP)
 
 test: index lint
 	$(VENV)/bin/pytest -q
+	$(PY) scripts/fuzz.py --max-examples 10
 
 eval: index
 	$(PY) scripts/eval.py ../shared/eval/dev.jsonl
@@ -44,7 +45,7 @@ bench: index
 	$(PY) scripts/bench.py
 
 fuzz: index
-	$(PY) scripts/fuzz.py
+	$(PY) scripts/fuzz.py --max-examples 200
 
 clean:
 	rm -rf index/current index/builds index/.current-*

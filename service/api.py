@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -40,12 +40,23 @@ _STATUS = {InputError: 422, NotFoundError: 404, AuthError: 401, IndexError_: 503
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": desc}
-    for code, desc in [(404, "unknown id"), (422, "invalid input"), (500, "server error")]
+    for code, desc in [
+        (400, "body is not valid JSON in UTF-8"),
+        (401, "missing or wrong API key (when KB_API_KEYS is set)"),
+        (403, "admin endpoints without KB_API_KEYS"),
+        (404, "unknown id or path"),
+        (413, "request body over KB_MAX_BODY_BYTES"),
+        (415, "body is not application/json"),
+        (422, "invalid input; the message names the field"),
+        (500, "server error"),
+        (503, "the index cannot be (re)loaded"),
+    ]
 }
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+def _error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message}}
+    return JSONResponse(status_code=status, content=body, headers=headers)
 
 
 def get_kb(request: Request) -> KnowledgeBase:
@@ -92,7 +103,8 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     )
 
     # added innermost first: the access log sees every request, CORS answers preflights before auth
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    json_paths = frozenset({"/search", "/ask", "/diagnose", "/tools/call"})
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, json_paths=json_paths)
     app.add_middleware(ApiKeys, keys=settings.api_keys)
     if settings.cors_origins:
         app.add_middleware(
@@ -120,7 +132,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         message = str(exc.detail)
         if exc.status_code == 400 and "parsing the body" in message:
             message = "the body is not valid JSON in UTF-8"
-        return _error(exc.status_code, code, message)
+        return _error(exc.status_code, code, message, exc.headers)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:

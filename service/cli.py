@@ -282,7 +282,8 @@ def serve(
     from service.settings import get_settings
 
     # plain one-line records (the access log is JSON); set before the MCP SDK would install rich logging
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger("kb").setLevel(logging.INFO)
     settings = get_settings()
     try:
         kb = KnowledgeBase.load(settings)

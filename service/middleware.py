@@ -109,7 +109,8 @@ class ApiKeys:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             return await self.app(scope, receive, send)
-        admin = scope["path"].startswith("/admin")
+        # other methods on /admin fall through to the router's 405
+        admin = scope["path"].startswith("/admin") and scope["method"] == "POST"
         if admin and not self.keys:
             return await send_error(send, 403, "forbidden", "admin endpoints are disabled: set KB_API_KEYS")
         if (self.keys or admin) and not self._ok(scope):
@@ -123,9 +124,10 @@ class ApiKeys:
 class BodyLimit:
     """413 for bodies over the limit (declared or streamed), 415 for POSTs that are not JSON."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, json_paths: frozenset[str]) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.json_paths = json_paths  # POST routes that take a JSON body; other methods reach the 405
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"}:
@@ -133,7 +135,7 @@ class BodyLimit:
         if scope["path"] == "/mcp":  # the MCP transport checks its own bodies and content types
             return await self.app(scope, receive, send)
         ctype = _header(scope, b"content-type").split(";")[0].strip().lower()
-        if ctype != "application/json":
+        if scope["method"] == "POST" and scope["path"] in self.json_paths and ctype != "application/json":
             return await send_error(send, 415, "unsupported_media_type", "send the body as application/json")
         declared = _header(scope, b"content-length")
         if declared.isdigit() and int(declared) > self.max_bytes:

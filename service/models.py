@@ -35,8 +35,9 @@ FilterList = Annotated[
 
 
 class _Request(BaseModel):
-    # an unknown field is almost always a typo ("q" for "query"): say so instead of ignoring it
-    model_config = ConfigDict(extra="forbid")
+    # an unknown field is almost always a typo ("q" for "query"): say so instead of ignoring it;
+    # strict: "k": "5" or "k": true is a client bug, not a number
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Source(BaseModel):

@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated origins allowed by CORS; empty = none"
     )
-    max_body_bytes: int = Field(16_384, ge=1024, description="larger request bodies get 413")
+    # a longest situation (2000 chars) of astral characters JSON-escapes to about 24 KB
+    max_body_bytes: int = Field(65_536, ge=32_768, description="larger request bodies get 413")
     encode_batch_wait_ms: float = Field(
         0.0, ge=0, le=50, description="extra linger for concurrent queries to share one forward pass"
     )

@@ -30,7 +30,7 @@ from service.settings import Settings
         ({"content": b"{}", "headers": {}}, 415, "unsupported_media_type"),
         (
             {
-                "content": b'{"query": "' + b"a" * 20000 + b'"}',
+                "content": b'{"query": "' + b"a" * 70000 + b'"}',
                 "headers": {"content-type": "application/json"},
             },
             413,
@@ -43,7 +43,8 @@ from service.settings import Settings
         ),
         ({"content": b"[1, 2]", "headers": {"content-type": "application/json"}}, 422, "invalid_input"),
         ({"json": {"query": "社群\u0007"}}, 422, "invalid_input"),
-        ({"json": {"query": "社群", "types": ["pitfall"] * 5000}}, 413, "too_large"),
+        ({"json": {"query": "社群", "types": ["pitfall"] * 10000}}, 413, "too_large"),
+        ({"json": {"query": "社群", "k": "5"}}, 422, "invalid_input"),
         ({"json": {"query": "社群", "types": ["pitfall"] * 21}}, 422, "invalid_input"),
         ({"json": {"query": "社群", "k": "many"}}, 422, "invalid_input"),
         ({"json": {"query": ["社群"]}}, 422, "invalid_input"),
