@@ -287,7 +287,7 @@ def serve(
     settings = get_settings()
     try:
         kb = KnowledgeBase.load(settings)
-        kb.encode_queries(["预热"])  # load the model now, not on the first request
+        kb.warm_up()
     except KBError as exc:
         _fail(exc.message)
     _reload_on_sighup(kb)

@@ -82,6 +82,11 @@ class KnowledgeBase:
         self._set_index(index)
         return index.manifest
 
+    def warm_up(self) -> None:
+        """Load the model, the tokenizer dictionary and OpenCC before the first request, not during it."""
+        self.ask(AskRequest(question="社群定位分哪几步?"))
+        self.diagnose(DiagnoseRequest(situation="群里全是广告,没人说话"))
+
     # -- encoding -------------------------------------------------------------------------------------
 
     def encode_queries(self, normalized: Sequence[str]) -> Vectors:

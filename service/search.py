@@ -39,6 +39,12 @@ class Searcher:
         self.settings = settings
         self.principles = index.records.principles
         self._owner_principle = np.array([o.principle for o in index.owners], dtype=np.int64)
+        if np.any(np.diff(self._owner_principle) < 0) or len(set(self._owner_principle)) != len(
+            self.principles
+        ):
+            raise ValueError("index vectors must be grouped by principle, every principle owning some")
+        self._starts = np.flatnonzero(np.r_[True, np.diff(self._owner_principle) != 0])
+        self._counts = np.diff(np.r_[self._starts, len(self._owner_principle)])
         self._vocab: dict[str, int] = dict(index.bm25.vocab_dict)
 
     def mask(self, types: set[str] | None = None, docs: set[str] | None = None) -> npt.NDArray[np.bool_]:
@@ -49,18 +55,19 @@ class Searcher:
         return keep
 
     def dense(self, qvec: FloatArray) -> DenseScores:
+        # exact search over every vector (a few thousand): each principle's best needs all of its own
         n = self.index.vectors.ntotal
         sims, ids = self.index.vectors.search(qvec.reshape(1, -1), n)
         per_vector = np.empty(n, dtype=np.float32)
         per_vector[ids[0]] = sims[0]
-        best = np.full(len(self.principles), -1.0, dtype=np.float32)
-        np.maximum.at(best, self._owner_principle, per_vector)
-        best_owner = np.zeros(len(self.principles), dtype=np.int64)
+        best = np.maximum.reduceat(per_vector, self._starts)
         # first vector of each principle reaching its maximum
-        order = np.lexsort((-per_vector, self._owner_principle))
-        firsts = order[np.r_[True, np.diff(self._owner_principle[order]) != 0]]
-        best_owner[self._owner_principle[firsts]] = firsts
-        return DenseScores(best, best_owner)
+        hit = per_vector == np.repeat(best, self._counts)
+        first = np.flatnonzero(hit)
+        owners = self._owner_principle[first]
+        best_owner = np.zeros(len(self.principles), dtype=np.int64)
+        best_owner[owners[::-1]] = first[::-1]
+        return DenseScores(best.astype(np.float32), best_owner)
 
     def bm25(self, normalized_query: str) -> FloatArray:
         tokens = [t for t in tokenize(normalized_query) if t in self._vocab]

@@ -23,25 +23,30 @@ _PUNCT = re.compile(r"^[\W_]+$")
 
 
 @lru_cache(maxsize=1)
-def _tokenizer() -> Any:
+def _load() -> Any:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
     tk = jieba.Tokenizer()
+    tk.initialize()  # load the dictionary now: lazily, every concurrent first caller would wait on it
     with _USERDICT.open("rb") as f:  # a path would leave jieba's file handle open
         tk.load_userdict(f)
     return tk
 
 
+def _tokenizer() -> Any:
+    # lru_cache alone may run _load twice under concurrent first calls; after that, cutting is read-only
+    with _lock:
+        return _load()
+
+
 def tokenize(normalized: str) -> list[str]:
     """Search-mode segmentation (long words also yield their parts), minus stopwords and punctuation."""
-    with _lock:  # jieba's lazy initialisation is not thread-safe
-        words = _tokenizer().lcut_for_search(normalized)
+    words = _tokenizer().lcut_for_search(normalized)
     return [w for w in (w.strip() for w in words) if w and w not in STOPWORDS and not _PUNCT.match(w)]
 
 
 def words(normalized: str) -> list[str]:
     """Precise-mode words (no sub-word expansion), minus stopwords and punctuation."""
-    with _lock:
-        found = _tokenizer().lcut(normalized)
+    found = _tokenizer().lcut(normalized)
     return [w for w in (w.strip() for w in found) if w and w not in STOPWORDS and not _PUNCT.match(w)]
