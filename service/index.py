@@ -33,26 +33,15 @@ _CLAUSE_END = re.compile(r"(?<=[，,：:])")
 MAX_SENTENCE_CHARS = 80
 
 
-class Manifest(BaseModel):
+class Manifest(IndexSummary):
+    """manifest.json: what /health shows, plus what loading checks."""
+
     format: int
-    model: str
-    dimension: int
-    principles: int
-    vectors: int
-    corpus_sha256: str
-    built_at: str
     build_seconds: float
     files: dict[str, str] = Field(description="sha256 of every other file in the folder")
 
     def summary(self) -> IndexSummary:
-        return IndexSummary(
-            model=self.model,
-            dimension=self.dimension,
-            principles=self.principles,
-            vectors=self.vectors,
-            corpus_sha256=self.corpus_sha256,
-            built_at=self.built_at,
-        )
+        return IndexSummary.model_validate(self.model_dump(include=set(IndexSummary.model_fields)))
 
 
 class Records(BaseModel):

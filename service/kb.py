@@ -146,10 +146,11 @@ class KnowledgeBase:
         types: set[str] | None = None,
         docs: set[str] | None = None,
         variant: Variant = "fused",
+        qvec: Vectors | None = None,
     ) -> list[Ranked]:
         norm = normalize_text(text)
         s = self.searcher
-        dense = s.dense(self.encode_queries([norm])[0])
+        dense = s.dense(self.encode_queries([norm])[0] if qvec is None else qvec)
         return s.rank(dense, s.bm25(norm), s.mask(types, docs), k, variant)
 
     def search(self, req: SearchRequest, variant: Variant = "fused") -> SearchResponse:
@@ -159,8 +160,11 @@ class KnowledgeBase:
         return SearchResponse(query=req.query, hits=[_hit(r) for r in ranked])
 
     def ask(self, req: AskRequest, variant: Variant = "fused") -> AskResponse:
-        ranked = self._rank(req.question, max(ASK_POOL, req.k), variant=variant)
-        confidence = self.confidence(req.question, ranked)
+        # the question and its clauses share one encode: ranking needs the first, confidence all
+        clauses = [normalize_text(c.text) for c in answer.split_situation(req.question)]
+        vecs = self.encode_queries([normalize_text(req.question), *(clauses if len(clauses) > 1 else [])])
+        ranked = self._rank(req.question, max(ASK_POOL, req.k), variant=variant, qvec=vecs[0])
+        confidence = self.confidence(req.question, ranked, vecs[1:])
         if confidence < self.settings.answer_threshold:
             return AskResponse(
                 question=req.question, answered=False, confidence=confidence, answer=answer.NO_ANSWER, hits=[]
@@ -195,7 +199,7 @@ class KnowledgeBase:
         # a list answer replaces the ranked hits, so take it only when the list is plainly the topic
         return candidates[best] if sims[best] >= LIST_TITLE_MIN_COSINE else None
 
-    def confidence(self, question: str, ranked: Sequence[Ranked]) -> float:
+    def confidence(self, question: str, ranked: Sequence[Ranked], clause_vecs: Vectors) -> float:
         """Whether the KB has an answer at all.
 
         Embedding similarity alone lets "怎么做短视频剪辑" look as close as a real question, so the share
@@ -205,10 +209,8 @@ class KnowledgeBase:
         if not ranked:
             return 0.0
         best = max((r.dense or -1.0) for r in ranked)
-        clauses = [normalize_text(c.text) for c in answer.split_situation(question)]
-        if len(clauses) > 1:
-            for vec in self.encode_queries(clauses):
-                best = max(best, float(self.searcher.dense(vec).best.max()))
+        for vec in clause_vecs:
+            best = max(best, float(self.searcher.dense(vec).best.max()))
         coverage = self.searcher.coverage(normalize_text(question))
         return round(best + self.settings.coverage_weight * coverage, 4)
 
