@@ -69,7 +69,8 @@ class KnowledgeBase:
         return cls(settings, index, embedder or make_embedder(settings))
 
     def _set_index(self, index: LoadedIndex) -> None:
-        # one assignment swaps everything a request reads, so a reload never mixes two indexes
+        # one assignment swaps everything a request reads; each request takes `self.searcher` once and
+        # works on that, so a reload never mixes two indexes within a request
         self.searcher = Searcher(index, self.settings)
 
     @property
@@ -115,64 +116,67 @@ class KnowledgeBase:
 
     # -- queries --------------------------------------------------------------------------------------
 
-    def _check_types(self, types: Sequence[str] | None, field: str) -> set[str] | None:
+    @staticmethod
+    def _check_types(s: Searcher, types: Sequence[str] | None, field: str) -> set[str] | None:
         if not types:
             return None
-        known = {t.name for t in self.index.records.types}
-        unknown = sorted(set(types) - known)
+        unknown = sorted(set(types) - s.type_names)
         if unknown:
+            known = ", ".join(sorted(s.type_names))
             raise UnknownTypeError(
-                f"{field}: unknown type(s) {', '.join(unknown)}; known types: {', '.join(sorted(known))}",
+                f"{field}: unknown type(s) {', '.join(unknown)}; known types: {known}",
                 field=field,
             )
         return set(types)
 
-    def _check_docs(self, docs: Sequence[str] | None) -> set[str] | None:
+    @staticmethod
+    def _check_docs(s: Searcher, docs: Sequence[str] | None, field: str) -> set[str] | None:
         if not docs:
             return None
-        known = {p.source.doc for p in self.index.records.principles}
-        unknown = sorted(set(docs) - known)
+        unknown = sorted(set(docs) - s.doc_names)
         if unknown:
             raise UnknownTypeError(
-                f"docs: unknown document(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
-                field="docs",
+                f"{field}: unknown document(s) {', '.join(unknown)}; known: {', '.join(sorted(s.doc_names))}",
+                field=field,
             )
         return set(docs)
 
     def _rank(
         self,
-        text: str,
+        s: Searcher,
+        norm: str,
         k: int,
         types: set[str] | None = None,
         docs: set[str] | None = None,
         variant: Variant = "fused",
         qvec: Vectors | None = None,
     ) -> list[Ranked]:
-        norm = normalize_text(text)
-        s = self.searcher
         dense = s.dense(self.encode_queries([norm])[0] if qvec is None else qvec)
         return s.rank(dense, s.bm25(norm), s.mask(types, docs), k, variant)
 
     def search(self, req: SearchRequest, variant: Variant = "fused") -> SearchResponse:
-        types = self._check_types(req.types, "types")
-        docs = self._check_docs(req.docs)
-        ranked = self._rank(req.query, req.k, types, docs, variant)
+        s = self.searcher
+        types = self._check_types(s, req.types, "types")
+        docs = self._check_docs(s, req.docs, "docs")
+        ranked = self._rank(s, normalize_text(req.query), req.k, types, docs, variant)
         return SearchResponse(query=req.query, hits=[_hit(r) for r in ranked])
 
     def ask(self, req: AskRequest, variant: Variant = "fused") -> AskResponse:
+        s = self.searcher
+        norm = normalize_text(req.question)
         # the question and its clauses share one encode: ranking needs the first, confidence all
         clauses = [normalize_text(c.text) for c in answer.split_situation(req.question)]
-        vecs = self.encode_queries([normalize_text(req.question), *(clauses if len(clauses) > 1 else [])])
-        ranked = self._rank(req.question, max(ASK_POOL, req.k), variant=variant, qvec=vecs[0])
-        confidence = self.confidence(req.question, ranked, vecs[1:])
+        vecs = self.encode_queries([norm, *(clauses if len(clauses) > 1 else [])])
+        ranked = self._rank(s, norm, max(ASK_POOL, req.k), variant=variant, qvec=vecs[0])
+        confidence = self._confidence(s, norm, ranked, vecs[1:])
         if confidence < self.settings.answer_threshold:
             return AskResponse(
                 question=req.question, answered=False, confidence=confidence, answer=answer.NO_ANSWER, hits=[]
             )
         by_id = {r.principle.id: r for r in ranked}
-        group = self._list_group(req.question, ranked) if answer.is_list_question(req.question) else None
+        group = self._list_group(s, norm, ranked) if answer.is_list_question(req.question) else None
         if group is not None:
-            members = answer.group_members(group, self.index.records.principles)
+            members = answer.group_members(group, s.principles)
             lead = [by_id.get(p.id) or _unranked(p) for p in members]
             lead += [by_id[o] for o in group.overviews if o in by_id]
             lead_ids = {r.principle.id for r in lead}
@@ -188,18 +192,18 @@ class KnowledgeBase:
             question=req.question, answered=True, confidence=confidence, answer=text, hits=hits
         )
 
-    def _list_group(self, question: str, ranked: Sequence[Ranked]) -> GroupInfo | None:
+    def _list_group(self, s: Searcher, norm: str, ranked: Sequence[Ranked]) -> GroupInfo | None:
         """Of the lists the top hits point to, the one whose title is closest to the question."""
-        candidates = answer.candidate_groups(ranked, self.index.records.groups)
+        candidates = answer.candidate_groups(ranked, s.index.records.groups)
         if not candidates:
             return None
-        vecs = self.encode_queries([normalize_text(t) for t in [question, *(g.title for g in candidates)]])
+        vecs = self.encode_queries([norm, *(normalize_text(g.title) for g in candidates)])
         sims = vecs[1:] @ vecs[0]
         best = int(np.argmax(sims))
         # a list answer replaces the ranked hits, so take it only when the list is plainly the topic
         return candidates[best] if sims[best] >= LIST_TITLE_MIN_COSINE else None
 
-    def confidence(self, question: str, ranked: Sequence[Ranked], clause_vecs: Vectors) -> float:
+    def _confidence(self, s: Searcher, norm: str, ranked: Sequence[Ranked], clause_vecs: Vectors) -> float:
         """Whether the KB has an answer at all.
 
         Embedding similarity alone lets "怎么做短视频剪辑" look as close as a real question, so the share
@@ -210,8 +214,8 @@ class KnowledgeBase:
             return 0.0
         best = max((r.dense or -1.0) for r in ranked)
         for vec in clause_vecs:
-            best = max(best, float(self.searcher.dense(vec).best.max()))
-        coverage = self.searcher.coverage(normalize_text(question))
+            best = max(best, float(s.dense(vec).best.max()))
+        coverage = s.coverage(norm)
         return round(best + self.settings.coverage_weight * coverage, 4)
 
     def diagnose(self, req: DiagnoseRequest, variant: Variant = "fused") -> DiagnoseResponse:
@@ -237,7 +241,7 @@ class KnowledgeBase:
                 clause_best.append(strong[0].principle.id)
         order = _guarantee([r.principle.id for r in overall], clause_best, req.k)
         overall_by_id = {r.principle.id: r for r in overall}
-        lookup = {p.id: p for p in s.principles}
+        lookup = s.by_id
         hits = []
         for pid in order:
             r = overall_by_id[pid]
@@ -259,17 +263,18 @@ class KnowledgeBase:
     # -- browsing -------------------------------------------------------------------------------------
 
     def get(self, principle_id: str) -> Principle:
-        for p in self.index.records.principles:
-            if p.id == principle_id:
-                return p
+        p = self.searcher.by_id.get(principle_id)
+        if p is not None:
+            return p
         raise NotFoundError(f"no principle with id {principle_id!r}; search or list principles to find ids")
 
     def list_principles(self, type: str | None = None, doc: str | None = None) -> PrincipleList:
-        types = self._check_types([type] if type else None, "type")
-        docs = self._check_docs([doc] if doc else None)
+        s = self.searcher
+        types = self._check_types(s, [type] if type else None, "type")
+        docs = self._check_docs(s, [doc] if doc else None, "doc")
         items = [
             p
-            for p in self.index.records.principles
+            for p in s.principles
             if (types is None or p.type in types) and (docs is None or p.source.doc in docs)
         ]
         return PrincipleList(total=len(items), principles=items)

@@ -46,12 +46,19 @@ class Searcher:
         self._starts = np.flatnonzero(np.r_[True, np.diff(self._owner_principle) != 0])
         self._counts = np.diff(np.r_[self._starts, len(self._owner_principle)])
         self._vocab: dict[str, int] = dict(index.bm25.vocab_dict)
+        # lookups every request needs, built once per index
+        self.by_id = {p.id: p for p in self.principles}
+        self.type_names = frozenset(t.name for t in index.records.types)
+        self.doc_names = frozenset(p.source.doc for p in self.principles)
+        self._types = np.array([p.type for p in self.principles])
+        self._docs = np.array([p.source.doc for p in self.principles])
 
     def mask(self, types: set[str] | None = None, docs: set[str] | None = None) -> npt.NDArray[np.bool_]:
         keep = np.ones(len(self.principles), dtype=bool)
-        for i, p in enumerate(self.principles):
-            if (types and p.type not in types) or (docs and p.source.doc not in docs):
-                keep[i] = False
+        if types:
+            keep &= np.isin(self._types, list(types))
+        if docs:
+            keep &= np.isin(self._docs, list(docs))
         return keep
 
     def dense(self, qvec: FloatArray) -> DenseScores:
