@@ -34,9 +34,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check service tests scripts
 	$(VENV)/bin/mypy
 
+# pytest runs last so that its summary line is the last thing CI prints (schemathesis prints a
+# pytest-style "N warnings in Xs" line of its own, which reads as a run of zero tests)
 test: index lint
-	$(VENV)/bin/pytest -q
 	$(PY) scripts/fuzz.py --max-examples 10
+	$(VENV)/bin/pytest -q
 
 eval: index
 	$(PY) scripts/eval.py ../shared/eval/dev.jsonl
