@@ -96,6 +96,7 @@ def split_situation(text: str) -> list[Match]:
 def explain_match(best_field: str | None, best_text: str | None) -> str:
     label = {
         "symptom": "典型症状",
+        "question": "常见问法",
         "title": "陷阱标题",
         "summary": "陷阱说明",
         "advice": "应对建议",

@@ -225,6 +225,10 @@ def show(
         con.print("[yellow]常见表现:[/yellow]")
         for s in p.symptoms:
             con.print(f"  - {s}")
+    if p.questions:
+        con.print("[cyan]能回答的问题:[/cyan]")
+        for q in p.questions:
+            con.print(f"  - {q}")
     for label, ids in (("相关", p.related), ("对应做法", p.fixed_by)):
         if ids:
             con.print(f"[dim]{label}: {', '.join(ids)}[/dim]")

@@ -45,6 +45,7 @@ class CuratedPrinciple(_Strict):
     summary: str = Field(min_length=10, max_length=400)
     advice: str | None = Field(None, max_length=400)
     symptoms: list[str] = Field(default_factory=list)
+    questions: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
     group: str | None = None
     order: int | None = Field(None, ge=1)
@@ -179,6 +180,7 @@ def load_corpus(root: Path) -> Corpus:
                     summary=_tidy(cp.summary),
                     advice=_tidy(cp.advice) if cp.advice else None,
                     symptoms=[_tidy(s) for s in cp.symptoms],
+                    questions=[_tidy(q) for q in cp.questions],
                     keywords=[_tidy(k) for k in cp.keywords],
                     group=cp.group,
                     order=cp.order,

@@ -53,7 +53,7 @@ class Records(BaseModel):
 @dataclass(frozen=True)
 class VectorOwner:
     principle: int  # position in Records.principles
-    field: str  # title | summary | advice | symptom | keyword | passage
+    field: str  # title | summary | advice | symptom | question | keyword | passage
     text: str  # the normalised text that was embedded
 
 
@@ -92,6 +92,7 @@ def principle_fields(p: Principle) -> list[tuple[str, str]]:
     if p.advice:
         fields.append(("advice", p.advice))
     fields += [("symptom", s) for s in p.symptoms]
+    fields += [("question", q) for q in p.questions]
     fields += [("keyword", k) for k in p.keywords if len(k) >= 2]
     fields += [("passage", s) for s in split_sentences(p.source.quote)]
     seen: set[str] = set()

@@ -74,7 +74,10 @@ class Principle(BaseModel):
     title: str
     summary: str
     advice: str | None = None
-    symptoms: list[str] = Field(default_factory=list)
+    symptoms: list[str] = Field(default_factory=list, description="how an operator describes this pitfall")
+    questions: list[str] = Field(
+        default_factory=list, description="questions an operator would ask that this principle answers"
+    )
     keywords: list[str] = Field(default_factory=list)
     group: str | None = None
     order: int | None = None
