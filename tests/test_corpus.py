@@ -35,6 +35,15 @@ def test_pitfalls_carry_advice_and_symptoms(corpus) -> None:  # type: ignore[no-
             assert p.advice and len(p.symptoms) >= 2, p.id
 
 
+def test_every_principle_lists_the_questions_it_answers(corpus) -> None:  # type: ignore[no-untyped-def]
+    seen: dict[str, str] = {}
+    for p in corpus.principles:
+        assert len(p.questions) >= (2 if p.type == "pitfall" else 3), p.id
+        for q in p.questions:
+            # one question pointing at two principles would only blur both
+            assert seen.setdefault(q, p.id) == p.id, f"{q!r} is listed by {seen[q]} and {p.id}"
+
+
 def test_no_span_touches_junk(corpus) -> None:  # type: ignore[no-untyped-def]
     assert corpus.junk, "each article's junk is declared"
     for p in corpus.principles:
