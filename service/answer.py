@@ -93,6 +93,12 @@ def split_situation(text: str) -> list[Match]:
     return merged
 
 
+def explain_link(lead_title: str, *, fixes: bool) -> str:
+    if fixes:
+        return f"解决「{lead_title}」的做法"
+    return f"与「{lead_title}」讲的是同一点"
+
+
 def explain_match(best_field: str | None, best_text: str | None) -> str:
     label = {
         "symptom": "典型症状",

@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service import tools
+from service.corpus import vocabulary
 from service.errors import AuthError, IndexError_, InputError, KBError, NotFoundError
 from service.kb import KnowledgeBase
 from service.metrics import Metrics
@@ -29,7 +30,6 @@ from service.models import (
     PrincipleList,
     SearchRequest,
     SearchResponse,
-    ToolCallRequest,
     ToolCallResponse,
     ToolList,
     TypeList,
@@ -77,6 +77,19 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+def _enums(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The accepted values of /principles' filters, published in the schema so that clients (and the fuzz
+    run) see them; the KnowledgeBase still checks them against the index it serves."""
+    try:
+        types, docs = vocabulary(settings.corpus_dir)
+    except (KBError, OSError):
+        return {}, {}
+    return (
+        {"json_schema_extra": {"enum": types}} if types else {},
+        {"json_schema_extra": {"enum": docs}} if docs else {},
+    )
+
+
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -86,6 +99,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host=settings.host)
 
     metrics = Metrics()
+    type_enum, doc_enum = _enums(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -160,8 +174,9 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     @app.get("/principles", response_model=PrincipleList, tags=["browse"])
     def principles(
         kb: KBDep,
-        type: Annotated[str | None, Query(max_length=64, description="a type name from /types")] = None,
-        doc: Annotated[str | None, Query(max_length=64, description="a raw file name")] = None,
+        # defaults, not Annotated: the enums are computed here, and annotations are resolved at module level
+        type: str | None = Query(None, description="a type name (GET /types)", **type_enum),
+        doc: str | None = Query(None, description="a raw file name", **doc_enum),
     ) -> PrincipleList:
         return kb.list_principles(type, doc)
 
@@ -191,9 +206,9 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         return ToolList(tools=[tools.openai_schema(t) for t in tools.TOOLS])
 
     @app.post("/tools/call", response_model=ToolCallResponse, tags=["assistants"])
-    def call_tool(req: ToolCallRequest, kb: KBDep) -> ToolCallResponse:
+    def call_tool(req: Annotated[tools.ToolCall, Body()], kb: KBDep) -> ToolCallResponse:
         """Run one tool by name, as an assistant framework would after the model chose it."""
-        result = tools.call_tool(kb, req.name, req.arguments)
+        result = tools.run_call(kb, req)
         return ToolCallResponse(name=req.name, result=result.model_dump(mode="json"))
 
     # MCP over streamable HTTP, served by the same process and the same KnowledgeBase

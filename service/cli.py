@@ -80,10 +80,10 @@ class _Local:
 
         return self.kb.ask(AskRequest(question=question, k=k))
 
-    def diagnose(self, situation: str, k: int) -> DiagnoseResponse:
+    def diagnose(self, situation: str, k: int, pitfalls_only: bool) -> DiagnoseResponse:
         from service.models import DiagnoseRequest
 
-        return self.kb.diagnose(DiagnoseRequest(situation=situation, k=k))
+        return self.kb.diagnose(DiagnoseRequest(situation=situation, k=k, pitfalls_only=pitfalls_only))
 
     def get(self, principle_id: str) -> Principle:
         return self.kb.get(principle_id)
@@ -161,13 +161,16 @@ def ask(
 @app.command()
 def diagnose(
     situation: Annotated[str, typer.Argument(help="what is going wrong, in your own words")],
-    k: Annotated[int, typer.Option("--k", help="how many pitfalls (1-20)")] = 5,
+    k: Annotated[int, typer.Option("--k", help="how many results (1-20)")] = 5,
+    pitfalls_only: Annotated[
+        bool, typer.Option("--pitfalls-only", help="no linked practices or other articles' takes")
+    ] = False,
     json: JsonOpt = False,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
 ) -> None:
     """Find the pitfalls behind a situation, why each matched, and what to do instead."""
-    resp: DiagnoseResponse = _call(url, api_key, "diagnose", situation, k)
+    resp: DiagnoseResponse = _call(url, api_key, "diagnose", situation, k, pitfalls_only)
     if json:
         return _print_json(resp)
     con = _console()
@@ -176,9 +179,12 @@ def diagnose(
     for n, hit in enumerate(resp.hits, 1):
         words = "、".join(f"「{m.text}」" for m in hit.matched) or "(整体描述)"
         fixes = ";".join(f.title for f in hit.fixes)
-        extra = f"[yellow]匹配:[/yellow] {words} — {hit.why}" + (
-            f"\n    [green]相关做法:[/green] {fixes}" if fixes else ""
-        )
+        if hit.linked_from and not hit.matched:
+            extra = f"[cyan]↳ {hit.why}[/cyan]"
+        else:
+            extra = f"[yellow]匹配:[/yellow] {words} — {hit.why}"
+        if fixes:
+            extra += f"\n    [green]相关做法:[/green] {fixes}"
         _render_hit(con, n, hit, extra)
 
 

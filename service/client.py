@@ -80,8 +80,9 @@ class KBClient:
     def ask(self, question: str, k: int = 5) -> AskResponse:
         return self._call(AskResponse, "POST", "/ask", AskRequest(question=question, k=k))
 
-    def diagnose(self, situation: str, k: int = 5) -> DiagnoseResponse:
-        return self._call(DiagnoseResponse, "POST", "/diagnose", DiagnoseRequest(situation=situation, k=k))
+    def diagnose(self, situation: str, k: int = 5, pitfalls_only: bool = False) -> DiagnoseResponse:
+        req = DiagnoseRequest(situation=situation, k=k, pitfalls_only=pitfalls_only)
+        return self._call(DiagnoseResponse, "POST", "/diagnose", req)
 
     def get(self, principle_id: str) -> Principle:
         return self._call(Principle, "GET", f"/principles/{quote(principle_id, safe='')}")

@@ -125,6 +125,15 @@ def corpus_digest(root: Path) -> str:
     return h.hexdigest()
 
 
+def load_types(root: Path) -> list[TypeInfo]:
+    return [_parse(TypeInfo, t, f"types.yaml[{i}]") for i, t in enumerate(_read_yaml(root / "types.yaml"))]
+
+
+def vocabulary(root: Path) -> tuple[list[str], list[str]]:
+    """The type names and raw file names, without loading the whole corpus."""
+    return [t.name for t in load_types(root)], sorted(p.name for p in (root / "raw").glob("*.txt"))
+
+
 def load_corpus(root: Path) -> Corpus:
     """Load and validate everything under `root` (the corpus/ folder)."""
     raw_dir = root / "raw"
@@ -132,7 +141,7 @@ def load_corpus(root: Path) -> Corpus:
     if not raw:
         raise CorpusError(f"{raw_dir}: no raw articles (*.txt)")
 
-    types = [_parse(TypeInfo, t, f"types.yaml[{i}]") for i, t in enumerate(_read_yaml(root / "types.yaml"))]
+    types = load_types(root)
     type_names = {t.name for t in types}
 
     files = sorted((root / "principles").glob("*.yaml"))

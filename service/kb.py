@@ -43,6 +43,8 @@ CLAUSE_MIN_COSINE = 0.80
 LIST_TITLE_MIN_COSINE = 0.80
 # how many pitfalls one clause of a situation may name
 CLAUSE_PITFALLS = 2
+# diagnose follows its leading pitfall with at most (k + 1) // LINK_SHARE of the principles it links to
+LINK_SHARE = 3
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -223,13 +225,17 @@ class KnowledgeBase:
 
         The whole text ranks best overall; a clause's own best pitfall is then guaranteed a place in the
         top k, so the second and third problem of one long paragraph are not crowded out by the first.
+        Unless `pitfalls_only`, the leading pitfall is followed by what it links to: the same point made
+        in another article, then the practices that fix it (a situation is often answered by the other
+        article's passage or by the remedy rather than by a second pitfall).
         """
         s = self.searcher
         pitfalls = s.mask(types={"pitfall"})
         clauses = answer.split_situation(req.situation)
         queries = [normalize_text(c.text) for c in clauses] + [normalize_text(req.situation)]
         vecs = self.encode_queries(queries)
-        overall = s.rank(s.dense(vecs[-1]), s.bm25(queries[-1]), pitfalls, int(pitfalls.sum()), variant)
+        whole_dense, whole_bm25 = s.dense(vecs[-1]), s.bm25(queries[-1])
+        overall = s.rank(whole_dense, whole_bm25, pitfalls, int(pitfalls.sum()), variant)
         matched: dict[str, list[tuple[float, Match, Ranked]]] = {}
         clause_best: list[str] = []
         for clause, vec, q in zip(clauses, vecs[:-1], queries[:-1], strict=True):
@@ -239,21 +245,41 @@ class KnowledgeBase:
                 matched.setdefault(r.principle.id, []).append((r.dense or 0.0, clause, r))
             if strong and len(clauses) > 1:
                 clause_best.append(strong[0].principle.id)
-        order = _guarantee([r.principle.id for r in overall], clause_best, req.k)
+        ranked_ids = [r.principle.id for r in overall]
         overall_by_id = {r.principle.id: r for r in overall}
         lookup = s.by_id
-        hits = []
+        links: list[str] = []
+        if ranked_ids and not req.pitfalls_only:
+            lead = lookup[ranked_ids[0]]
+            links = [i for i in dict.fromkeys([*lead.related, *lead.fixed_by]) if i != lead.id]
+            # links take at most a third of the list, and give way to every clause's own pitfall
+            room = min((req.k + 1) // LINK_SHARE, req.k - 1 - len(set(clause_best) - {lead.id}))
+            links = links[: max(room, 0)]
+        rest = [i for i in ranked_ids if i not in links]
+        order = _guarantee(rest, [i for i in clause_best if i not in links], req.k - len(links))
+        if links:
+            order = [order[0], *links, *order[1:]]
+        hits: list[DiagnoseHit] = []
         for pid in order:
-            r = overall_by_id[pid]
-            clause_hits = sorted(matched.get(pid, []), key=lambda x: -x[0])
-            best = clause_hits[0][2] if clause_hits else r
-            p = r.principle
+            p = lookup[pid]
+            clause_hits: list[tuple[float, Match, Ranked]]
+            if pid in links and pid not in matched:
+                lead_hit = hits[0]
+                r = s.scored(pid, whole_dense, whole_bm25, lead_hit.score)
+                clause_hits = []
+                why = answer.explain_link(lead_hit.title, fixes=pid in lookup[lead_hit.id].fixed_by)
+            else:  # ranked, or linked but also named by a clause of the situation: its own words explain it
+                r = overall_by_id[pid]
+                clause_hits = sorted(matched.get(pid, []), key=lambda x: -x[0])
+                best = clause_hits[0][2] if clause_hits else r
+                why = answer.explain_match(best.best_field, best.best_text)
             hits.append(
                 DiagnoseHit(
                     **_hit(r).model_dump(exclude={"advice"}),
                     advice=p.advice or p.summary,
                     matched=sorted((m for _, m, _ in clause_hits), key=lambda m: m.start),
-                    why=answer.explain_match(best.best_field, best.best_text),
+                    why=why,
+                    linked_from=hits[0].id if pid in links else None,
                     fixes=[_link(lookup[i]) for i in p.fixed_by],
                     related=[_link(lookup[i]) for i in p.related],
                 )

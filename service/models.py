@@ -121,9 +121,14 @@ class Match(BaseModel):
 
 
 class DiagnoseHit(Hit):
-    advice: str  # always present on a pitfall
+    advice: str = Field(description="what to do: a pitfall's advice, or a linked principle's summary")
     matched: list[Match] = Field(description="the parts of the situation that point to this pitfall")
     why: str = Field(description="which symptom or description of the pitfall the matched text resembles")
+    linked_from: str | None = Field(
+        None,
+        description="set on a principle listed because the leading pitfall links to it (the same point in "
+        "another article, or a practice that fixes it); it then follows that pitfall",
+    )
     fixes: list[LinkedPrinciple] = Field(default_factory=list, description="practices that fix it")
     related: list[LinkedPrinciple] = Field(default_factory=list, description="the same pitfall elsewhere")
 
@@ -158,6 +163,11 @@ class AskResponse(BaseModel):
 class DiagnoseRequest(_Request):
     situation: SituationText
     k: int = Field(5, ge=1, le=20)
+    pitfalls_only: bool = Field(
+        False,
+        description="only pitfalls; by default the leading pitfall is followed by what it links to: the same "
+        "point in another article and the practices that fix it",
+    )
 
 
 class DiagnoseResponse(BaseModel):
@@ -197,11 +207,6 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
-
-
-class ToolCallRequest(_Request):
-    name: str = Field(min_length=1, max_length=64, description="a tool name from GET /tools")
-    arguments: dict[str, Any] = Field(default_factory=dict, description="the tool's arguments as JSON")
 
 
 class ToolCallResponse(BaseModel):

@@ -48,6 +48,7 @@ class Searcher:
         self._vocab: dict[str, int] = dict(index.bm25.vocab_dict)
         # lookups every request needs, built once per index
         self.by_id = {p.id: p for p in self.principles}
+        self._position = {p.id: i for i, p in enumerate(self.principles)}
         self.type_names = frozenset(t.name for t in index.records.types)
         self.doc_names = frozenset(p.source.doc for p in self.principles)
         self._types = np.array([p.type for p in self.principles])
@@ -129,6 +130,21 @@ class Searcher:
                 )
             )
         return out
+
+    def scored(self, principle_id: str, dense: DenseScores, bm25: FloatArray, score: float) -> Ranked:
+        """One principle with its own raw scores for the query, placed by the caller (through a link), not
+        by its rank."""
+        i = self._position[principle_id]
+        owner = self.index.owners[int(dense.best_owner[i])]
+        b = float(bm25[i])
+        return Ranked(
+            principle=self.principles[i],
+            score=round(score, 6),
+            dense=round(float(dense.best[i]), 6),
+            bm25=round(b, 6) if b > 0 else None,
+            best_field=owner.field,
+            best_text=owner.text,
+        )
 
     def _rrf(self, d: FloatArray, b: FloatArray) -> npt.NDArray[np.float64]:
         # reciprocal-rank fusion: w / (rrf_k + rank); a principle BM25 does not match gets no BM25 share

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -56,6 +56,44 @@ class GetArgs(_Args):
 
 class NoArgs(_Args):
     pass
+
+
+# A POST /tools/call body is one of these, told apart by `name`: the published schema then says exactly
+# which arguments each tool takes, and FastAPI validates against that same schema.
+class _Call(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SearchCall(_Call):
+    name: Literal["search_principles"]
+    arguments: SearchArgs
+
+
+class AskCall(_Call):
+    name: Literal["ask"]
+    arguments: AskArgs
+
+
+class DiagnoseCall(_Call):
+    name: Literal["diagnose_situation"]
+    arguments: DiagnoseArgs
+
+
+class GetCall(_Call):
+    name: Literal["get_principle"]
+    arguments: GetArgs
+
+
+class ListTypesCall(_Call):
+    name: Literal["list_types"]
+    arguments: NoArgs = Field(default_factory=NoArgs)
+
+
+AnyCall = SearchCall | AskCall | DiagnoseCall | GetCall | ListTypesCall
+ToolCall = Annotated[
+    AnyCall,
+    Field(discriminator="name", description="a tool name from GET /tools and that tool's arguments"),
+]
 
 
 class Citation(BaseModel):
@@ -125,7 +163,8 @@ def ask(kb: KnowledgeBase, a: AskArgs) -> AskResult:
 
 
 def diagnose_situation(kb: KnowledgeBase, a: DiagnoseArgs) -> DiagnoseResult:
-    resp = kb.diagnose(DiagnoseRequest(situation=a.situation, k=5))
+    # the assistant gets pitfalls, each naming its fixes, rather than the linked principles as items
+    resp = kb.diagnose(DiagnoseRequest(situation=a.situation, k=5, pitfalls_only=True))
     return DiagnoseResult(
         pitfalls=[
             DiagnoseItem(
@@ -213,6 +252,15 @@ def call_tool(kb: KnowledgeBase, name: str, arguments: dict[str, Any]) -> BaseMo
         err = exc.errors()[0]
         where = ".".join(str(x) for x in err["loc"]) or "arguments"
         raise InputError(f"arguments.{where}: {err['msg']}", field="arguments") from exc
+    return run_tool(kb, tool, args)
+
+
+def run_call(kb: KnowledgeBase, call: AnyCall) -> BaseModel:
+    """Run an already validated POST /tools/call body."""
+    return run_tool(kb, BY_NAME[call.name], call.arguments)
+
+
+def run_tool(kb: KnowledgeBase, tool: Tool, args: _Args) -> BaseModel:
     try:
         return tool.handler(kb, args)
     except ValidationError as exc:  # the core's request models reject e.g. whitespace-only text

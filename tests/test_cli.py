@@ -28,6 +28,11 @@ def local_kb(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
         (["ask", "社群定位分哪几步?"], "/ask", {"question": "社群定位分哪几步?"}),
         (["diagnose", "群里全是广告没人说话"], "/diagnose", {"situation": "群里全是广告没人说话"}),
         (
+            ["diagnose", "群越建越多却没人说话", "--k", "6", "--pitfalls-only"],
+            "/diagnose",
+            {"situation": "群越建越多却没人说话", "k": 6, "pitfalls_only": True},
+        ),
+        (
             ["search", "门槛", "--k", "3", "--type", "pitfall"],
             "/search",
             {"query": "门槛", "k": 3, "types": ["pitfall"]},
@@ -45,7 +50,17 @@ def test_json_matches_the_api(
 def test_show_reads_well(local_kb: None) -> None:
     result = runner.invoke(cli.app, ["show", "p001-aidass-model"])
     assert result.exit_code == 0
-    assert "AIDASS" in result.stdout and "出处" in result.stdout
+    assert "AIDASS" in result.stdout and "出处" in result.stdout and "能回答的问题" in result.stdout
+
+
+def test_diagnose_marks_linked_principles(local_kb: None, kb: KnowledgeBase) -> None:
+    from service.models import DiagnoseRequest
+
+    situation = "老板考核我们建了多少个群,现在已经五十多个群了,可每个群都冷冷清清"
+    linked = [h for h in kb.diagnose(DiagnoseRequest(situation=situation, k=10)).hits if h.linked_from]
+    result = runner.invoke(cli.app, ["diagnose", situation, "--k", "10"])
+    assert result.exit_code == 0 and linked
+    assert all(h.title in result.stdout for h in linked) and "↳" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,7 @@ def test_tools_call_returns_what_the_core_returns(
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"name": "nope", "arguments": {}}, "unknown tool 'nope'"),
+        ({"name": "nope", "arguments": {}}, "'nope' found using 'name' does not match any of the expected"),
         ({"name": "ask", "arguments": {"q": "x"}}, "arguments.question: Field required"),
         ({"name": "ask", "arguments": {"question": "  "}}, "arguments.question: must contain some text"),
         ({"name": "search_principles", "arguments": {"query": "群", "k": 99}}, "arguments.k"),
