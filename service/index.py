@@ -106,7 +106,7 @@ def principle_fields(p: Principle) -> list[tuple[str, str]]:
 
 
 def bm25_document(p: Principle) -> list[str]:
-    text = " ".join([p.title, p.summary, p.advice or "", *p.symptoms, *p.keywords, p.source.quote])
+    text = " ".join([p.title, p.summary, p.advice or "", *p.symptoms, *p.questions, *p.keywords, p.source.quote])
     return tokenize(normalize_text(text))
 
 

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(1.0, ge=0, description="weight of the dense ranking in fusion")
     bm25_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranking in fusion")
     answer_threshold: float = Field(
-        1.043,
+        1.055,
         description="ask answers only when confidence = best dense cosine + coverage_weight x share of "
         "the question's words found in the corpus reaches this (scripts/calibrate.py; m3e-small)",
     )
