@@ -106,7 +106,8 @@ def principle_fields(p: Principle) -> list[tuple[str, str]]:
 
 
 def bm25_document(p: Principle) -> list[str]:
-    text = " ".join([p.title, p.summary, p.advice or "", *p.symptoms, *p.questions, *p.keywords, p.source.quote])
+    fields = [p.title, p.summary, p.advice or "", *p.symptoms, *p.questions, *p.keywords, p.source.quote]
+    text = " ".join(fields)
     return tokenize(normalize_text(text))
 
 

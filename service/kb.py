@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -43,6 +44,8 @@ CLAUSE_MIN_COSINE = 0.80
 LIST_TITLE_MIN_COSINE = 0.80
 # how many pitfalls one clause of a situation may name
 CLAUSE_PITFALLS = 2
+# a list this short is read as a whole: when ask's best hit introduces it, its members follow
+SHORT_LIST = 6
 # diagnose follows its leading pitfall with at most (k + 1) // LINK_SHARE of the principles it links to
 LINK_SHARE = 3
 
@@ -186,7 +189,7 @@ class KnowledgeBase:
             hits = [_hit(r) for r in [*lead, *rest][: max(req.k, len(members))]]
             text = answer.compose_list_answer(group, members, [h.id for h in hits])
         else:
-            top = ranked[: req.k]
+            top = _follow_short_list(s, ranked, req.k)
             chosen = [r.principle for r in top[:3] if r.score >= top[0].score * 0.6]
             hits = [_hit(r) for r in top]
             text = answer.compose_answer(chosen)
@@ -340,6 +343,27 @@ def _guarantee(order: list[str], required: list[str], k: int) -> list[str]:
     others = [i for i in top if i not in required][: max(room, 0)]
     chosen = set(keep) | set(others) | set(missing[:k])
     return [i for i in order if i in chosen][:k]
+
+
+def _follow_short_list(s: Searcher, ranked: Sequence[Ranked], k: int) -> list[Ranked]:
+    """The top k, where a best hit that introduces a short list (社群内容分三类, 广告的三种疏导办法) is
+    followed by that list's members, at most a third of k: the question is about the list even when not
+    phrased as "有哪些". Members carry the overview's score: they are placed by the list, not by rank."""
+    if not ranked:
+        return []
+    lead = ranked[0]
+    introduced = [g for g in s.index.records.groups if lead.principle.id in g.overviews]
+    group = next((g for g in introduced if (g.size or 0) <= SHORT_LIST), None)
+    if group is None:
+        return list(ranked[:k])
+    by_id = {r.principle.id: r for r in ranked}
+    members = [p for p in answer.group_members(group, s.principles) if p.id != lead.principle.id]
+    follow = [
+        replace(by_id[p.id], score=lead.score) if p.id in by_id else replace(_unranked(p), score=lead.score)
+        for p in members[: (k + 1) // LINK_SHARE]
+    ]
+    placed = {r.principle.id for r in follow}
+    return [lead, *follow, *(r for r in ranked[1:] if r.principle.id not in placed)][:k]
 
 
 def _unranked(p: Principle) -> Ranked:

@@ -103,6 +103,23 @@ def test_links_give_way_to_each_problem_of_a_long_situation(kb: KnowledgeBase) -
         assert {"p002-mechanical-push", "p000-ops-as-customer-service"} & set(ids), k
 
 
+def test_a_short_list_follows_the_hit_that_introduces_it(kb: KnowledgeBase) -> None:
+    # not phrased as a list question, yet answered by one: the three ways of channelling ads
+    resp = kb.ask(AskRequest(question="群友总想在群里发广告,全禁掉又不近人情,怎么处理比较好?", k=7))
+    assert not is_list_question(resp.question) and resp.answered
+    ids = [h.id for h in resp.hits]
+    assert ids[0] == "p002-ad-handling-overview"
+    assert ids[1:3] == ["p002-ad-red-packet", "p002-ad-weekly-slot"]  # in the article's order, k=7 -> 2
+    assert resp.hits[1].score == resp.hits[0].score and "[2]" in resp.answer
+
+
+def test_a_long_list_does_not_crowd_out_the_ranking(kb: KnowledgeBase) -> None:
+    resp = kb.ask(AskRequest(question="社群运营的12个陷阱讲的是什么?", k=5))
+    assert not is_list_question(resp.question) and resp.hits[0].id == "p000-traps-overview"
+    # twelve members are not read as a whole: everything after the overview is placed by its own rank
+    assert all(h.score < resp.hits[0].score for h in resp.hits[1:])
+
+
 def test_list_question_detection() -> None:
     assert is_list_question("社群定位分哪几步?")
     assert is_list_question("社群内容分为几类")
