@@ -46,7 +46,8 @@ LIST_TITLE_MIN_COSINE = 0.80
 CLAUSE_PITFALLS = 2
 # a list this short is read as a whole: when ask's best hit introduces it, its members follow
 SHORT_LIST = 6
-# diagnose follows its leading pitfall with at most (k + 1) // LINK_SHARE of the principles it links to
+# ask's best hit and diagnose's leading pitfall are followed by at most (k + 1) // LINK_SHARE of the
+# principles they link to
 LINK_SHARE = 3
 
 
@@ -189,7 +190,7 @@ class KnowledgeBase:
             hits = [_hit(r) for r in [*lead, *rest][: max(req.k, len(members))]]
             text = answer.compose_list_answer(group, members, [h.id for h in hits])
         else:
-            top = _follow_short_list(s, ranked, req.k)
+            top = _follow_lead(s, ranked, req.k)
             chosen = [r.principle for r in top[:3] if r.score >= top[0].score * 0.6]
             hits = [_hit(r) for r in top]
             text = answer.compose_answer(chosen)
@@ -345,25 +346,25 @@ def _guarantee(order: list[str], required: list[str], k: int) -> list[str]:
     return [i for i in order if i in chosen][:k]
 
 
-def _follow_short_list(s: Searcher, ranked: Sequence[Ranked], k: int) -> list[Ranked]:
-    """The top k, where a best hit that introduces a short list (社群内容分三类, 广告的三种疏导办法) is
-    followed by that list's members, at most a third of k: the question is about the list even when not
-    phrased as "有哪些". Members carry the overview's score: they are placed by the list, not by rank."""
+def _follow_lead(s: Searcher, ranked: Sequence[Ranked], k: int) -> list[Ranked]:
+    """The top k, where the best hit is followed by what it points to, at most a third of k in all:
+    - the members of a short list it introduces (社群内容分三类, 广告的三种疏导办法): the question is about
+      the list even when not phrased as "有哪些";
+    - then the principles making the same point in another article: a question rarely cares which
+      article says it.
+    Followers carry the best hit's score: they are placed by the link, not by their own rank."""
     if not ranked:
         return []
     lead = ranked[0]
+    cap = (k + 1) // LINK_SHARE
     introduced = [g for g in s.index.records.groups if lead.principle.id in g.overviews]
     group = next((g for g in introduced if (g.size or 0) <= SHORT_LIST), None)
-    if group is None:
-        return list(ranked[:k])
+    members = [p.id for p in answer.group_members(group, s.principles)] if group else []
+    linked = dict.fromkeys([*members, *lead.principle.related])
+    follow_ids = [i for i in linked if i != lead.principle.id][:cap]
     by_id = {r.principle.id: r for r in ranked}
-    members = [p for p in answer.group_members(group, s.principles) if p.id != lead.principle.id]
-    follow = [
-        replace(by_id[p.id], score=lead.score) if p.id in by_id else replace(_unranked(p), score=lead.score)
-        for p in members[: (k + 1) // LINK_SHARE]
-    ]
-    placed = {r.principle.id for r in follow}
-    return [lead, *follow, *(r for r in ranked[1:] if r.principle.id not in placed)][:k]
+    follow = [replace(by_id.get(i) or _unranked(s.by_id[i]), score=lead.score) for i in follow_ids]
+    return [lead, *follow, *(r for r in ranked[1:] if r.principle.id not in follow_ids)][:k]
 
 
 def _unranked(p: Principle) -> Ranked:

@@ -113,6 +113,15 @@ def test_a_short_list_follows_the_hit_that_introduces_it(kb: KnowledgeBase) -> N
     assert resp.hits[1].score == resp.hits[0].score and "[2]" in resp.answer
 
 
+def test_the_same_point_from_another_article_follows_the_best_hit(kb: KnowledgeBase) -> None:
+    resp = kb.ask(AskRequest(question="微信群是不是建得越多、人越多越好?", k=10))
+    lead = kb.get(resp.hits[0].id)
+    assert lead.related
+    follow = [h for h in resp.hits[1:4] if h.id in lead.related]
+    assert follow and all(h.score == resp.hits[0].score for h in follow)
+    assert {h.source.doc for h in follow} - {lead.source.doc}  # another article's take is among them
+
+
 def test_a_long_list_does_not_crowd_out_the_ranking(kb: KnowledgeBase) -> None:
     resp = kb.ask(AskRequest(question="社群运营的12个陷阱讲的是什么?", k=5))
     assert not is_list_question(resp.question) and resp.hits[0].id == "p000-traps-overview"
