@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -173,7 +172,13 @@ class KnowledgeBase:
         # the question and its clauses share one encode: ranking needs the first, confidence all
         clauses = [normalize_text(c.text) for c in answer.split_situation(req.question)]
         vecs = self.encode_queries([norm, *(clauses if len(clauses) > 1 else [])])
-        ranked = self._rank(s, norm, max(ASK_POOL, req.k), variant=variant, qvec=vecs[0])
+        dense, bm25 = s.dense(vecs[0]), s.bm25(norm)
+        ranked = s.rank(dense, bm25, s.mask(), max(ASK_POOL, req.k), variant)
+
+        def placed(principle_id: str, score: float) -> Ranked:
+            # a principle placed by a list or a link, not by its rank: its own scores, the placing score
+            return s.scored(principle_id, dense, bm25, score)
+
         confidence = self._confidence(s, norm, ranked, vecs[1:])
         if confidence < self.settings.answer_threshold:
             return AskResponse(
@@ -183,14 +188,16 @@ class KnowledgeBase:
         group = self._list_group(s, norm, ranked) if answer.is_list_question(req.question) else None
         if group is not None:
             members = answer.group_members(group, s.principles)
-            lead = [by_id.get(p.id) or _unranked(p) for p in members]
+            # the whole list, in order, even members ranked outside the pool, at the best member's score
+            best = max((by_id[p.id].score for p in members if p.id in by_id), default=0.0)
+            lead = [placed(p.id, best) for p in members]
             lead += [by_id[o] for o in group.overviews if o in by_id]
             lead_ids = {r.principle.id for r in lead}
             rest = [r for r in ranked if r.principle.id not in lead_ids]
             hits = [_hit(r) for r in [*lead, *rest][: max(req.k, len(members))]]
             text = answer.compose_list_answer(group, members, [h.id for h in hits])
         else:
-            top = _follow_lead(s, ranked, req.k)
+            top = _follow_lead(s, ranked, req.k, placed)
             chosen = [r.principle for r in top[:3] if r.score >= top[0].score * 0.6]
             hits = [_hit(r) for r in top]
             text = answer.compose_answer(chosen)
@@ -346,7 +353,9 @@ def _guarantee(order: list[str], required: list[str], k: int) -> list[str]:
     return [i for i in order if i in chosen][:k]
 
 
-def _follow_lead(s: Searcher, ranked: Sequence[Ranked], k: int) -> list[Ranked]:
+def _follow_lead(
+    s: Searcher, ranked: Sequence[Ranked], k: int, placed: Callable[[str, float], Ranked]
+) -> list[Ranked]:
     """The top k, where the best hit is followed by what it points to, at most a third of k in all:
     - the members of a short list it introduces (社群内容分三类, 广告的三种疏导办法): the question is about
       the list even when not phrased as "有哪些";
@@ -362,14 +371,8 @@ def _follow_lead(s: Searcher, ranked: Sequence[Ranked], k: int) -> list[Ranked]:
     members = [p.id for p in answer.group_members(group, s.principles)] if group else []
     linked = dict.fromkeys([*members, *lead.principle.related])
     follow_ids = [i for i in linked if i != lead.principle.id][:cap]
-    by_id = {r.principle.id: r for r in ranked}
-    follow = [replace(by_id.get(i) or _unranked(s.by_id[i]), score=lead.score) for i in follow_ids]
+    follow = [placed(i, lead.score) for i in follow_ids]
     return [lead, *follow, *(r for r in ranked[1:] if r.principle.id not in follow_ids)][:k]
-
-
-def _unranked(p: Principle) -> Ranked:
-    # a list member outside the candidate pool still belongs in a list answer
-    return Ranked(p, 0.0, None, None, None, None)
 
 
 def _link(p: Principle) -> LinkedPrinciple:

@@ -22,7 +22,11 @@ def test_list_question_answers_the_whole_group_in_order(kb: KnowledgeBase) -> No
 def test_list_of_member_roles(kb: KnowledgeBase) -> None:
     resp = kb.ask(AskRequest(question="社群里的成员可以扮演哪些角色?"))
     assert resp.answered
-    assert {h.group for h in resp.hits[:4]} == {"g001b-member-roles"}
+    roles = resp.hits[:4]
+    assert {h.group for h in roles} == {"g001b-member-roles"}
+    # placed by the list, every member carries the same score and its own cosine for the question
+    assert len({h.score for h in roles}) == 1 and roles[0].score > 0
+    assert all(h.scores.dense is not None and h.scores.dense > 0.5 for h in roles)
 
 
 @pytest.mark.parametrize(
