@@ -291,9 +291,7 @@ def serve(
     from service.kb import KnowledgeBase
     from service.settings import get_settings
 
-    # plain one-line records (the access log is JSON); set before the MCP SDK would install rich logging
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s", stream=sys.stderr)
-    logging.getLogger("kb").setLevel(logging.INFO)
+    _plain_logging()
     settings = get_settings()
     try:
         kb = KnowledgeBase.load(settings)
@@ -334,14 +332,23 @@ def mcp() -> None:
     """Serve the chat-assistant tools over MCP on stdio (for desktop assistants and IDEs)."""
     from service.errors import KBError
     from service.kb import KnowledgeBase
-    from service.mcp_server import run_stdio
     from service.settings import get_settings
+
+    _plain_logging()
+    from service.mcp_server import run_stdio
 
     try:
         kb = KnowledgeBase.load(get_settings())
     except KBError as exc:
         _fail(exc.message)
     run_stdio(kb)
+
+
+def _plain_logging() -> None:
+    # plain one-line records on stderr (the access log is JSON), configured before the MCP SDK is imported:
+    # it would otherwise install rich's multi-line handler
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger("kb").setLevel(logging.INFO)
 
 
 def main() -> None:
