@@ -189,8 +189,9 @@ class OnnxEmbedder:
 
 class BatchingEmbedder:
     """Serialises encodes through one worker thread that takes every request waiting at that moment
-    into one forward pass: under concurrent load, queries share batches instead of fighting over the
-    two cores; alone, a query waits for nothing (unless `wait_ms` asks for a short linger)."""
+    into one call of the inner embedder: under concurrent load, queries share a torch forward pass (or
+    the ONNX encoder's per-text runs, spread over its threads) instead of fighting over the two cores;
+    alone, a query waits for nothing (unless `wait_ms` asks for a short linger)."""
 
     def __init__(self, inner: Embedder, wait_ms: float = 0.0) -> None:
         self.inner = inner
