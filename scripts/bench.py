@@ -4,8 +4,10 @@ Starts `kb serve` on a free port (unless --url), then for /search, /ask and /dia
 and 16 drives realistic Chinese queries through an asyncio + httpx load generator, twice: all-unique
 queries (every one misses the embedding cache: the honest figure) and a small repeated set (what the
 LRU cache buys). Also measures the encoder ceiling (the default model batch-encoding the same queries
-in-process with sentence-transformers on torch), the /search c16 : ceiling ratio, server RSS, cold start
-(process start -> /health 200) and `kb build` time into a scratch folder.
+in-process with sentence-transformers on torch: the yardstick of issue #6, whatever encoder serves), the
+/search c16 : ceiling ratio, the int8 ONNX query encoder's own in-process rate (informative), server
+RSS, cold start (process start -> /health 200) and `kb build` time into a scratch folder. The server
+encodes queries as KB_ENCODER says (default onnx); set it in the environment to bench torch.
 """
 
 from __future__ import annotations
@@ -119,6 +121,26 @@ def encoder_ceiling(texts: list[str], batch: int = 64) -> float:
     return len(norm) / (time.perf_counter() - t0)
 
 
+def onnx_rate(texts: list[str], batch: int = 64) -> float:
+    """Queries per second of the index's int8 ONNX encoder on the same texts, in-process (0 if none)."""
+    from service.embedder import OnnxEmbedder
+    from service.index import load_index
+    from service.normalize import normalize_text
+    from service.settings import get_settings
+
+    s = get_settings()
+    folder = load_index(s.index_dir, s.corpus_dir, s.model).encoder_dir
+    if folder is None:
+        return 0.0
+    emb = OnnxEmbedder(folder, s.encoder_threads)
+    norm = [normalize_text(t) for t in texts]
+    emb.encode(norm[:batch])  # warm-up
+    t0 = time.perf_counter()
+    for i in range(0, len(norm), batch):
+        emb.encode(norm[i : i + batch])
+    return len(norm) / (time.perf_counter() - t0)
+
+
 def build_seconds() -> float:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "KB_INDEX_DIR": tmp}
@@ -161,7 +183,11 @@ def main() -> int:
             proc.terminate()
             proc.wait(timeout=30)
 
+    from service.settings import get_settings
+
+    encoder = get_settings().encoder if proc else "? (--url)"
     ceiling = encoder_ceiling(questions()[:512])
+    onnx = onnx_rate(questions()[:512])
     build = build_seconds()
     print(f"{'endpoint':10s} {'conc':>4s} | {'unique qps':>10s} {'p50':>7s} {'p95':>7s} {'p99':>7s} | "
           f"{'repeat qps':>10s} {'p50':>7s} {'p99':>7s} | errors")  # fmt: skip
@@ -170,7 +196,8 @@ def main() -> int:
               f"{r['qps']:10.1f} {r['p50']:7.1f} {r['p99']:7.1f} | {c['errors'] + r['errors']}")  # fmt: skip
     search16 = next(c["qps"] for p, n, c, _ in rows if p == "/search" and n == 16)
     print(f"encoder ceiling (in-process batch encode, torch): {ceiling:.1f} queries/s")
-    print(f"/search c16 unique : ceiling = {search16 / ceiling:.2f}")
+    print(f"/search c16 unique : ceiling = {search16 / ceiling:.2f} (server: KB_ENCODER={encoder})")
+    print(f"int8 ONNX encoder alone (in-process, same queries): {onnx:.1f} queries/s")
     print(f"server RSS after load: {rss:.0f} MiB; cold start to /health 200: {cold_start:.2f} s")
     print(f"kb build (fresh folder, model load included): {build:.1f} s")
     return 0

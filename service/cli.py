@@ -274,7 +274,8 @@ def build(
         _fail(exc.message)
     typer.echo(
         f"built {settings.index_dir}: {m.principles} principles, {m.vectors} vectors, "
-        f"model {m.model} ({m.dimension}-d), {m.build_seconds}s"
+        f"model {m.model} ({m.dimension}-d), query encoder {'onnx int8' if m.encoder else 'torch only'}, "
+        f"{m.build_seconds}s"
     )
 
 

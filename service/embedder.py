@@ -1,6 +1,8 @@
 """Sentence embeddings behind a small protocol, so tests of plumbing can swap in a fake.
 
-torch and sentence-transformers are imported only when a model is first loaded: `kb --help` stays instant.
+Two implementations: the model itself on torch (sentence-transformers), which builds the index, and its
+int8 ONNX copy that `kb build` exports into the index (service/onnx_export.py), which serves queries
+without importing torch. Heavy modules load only when a model is first used: `kb --help` stays instant.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ import os
 import queue
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import BaseModel
 
 from service.errors import IndexError_
 from service.settings import DEFAULT_MODEL
@@ -54,6 +57,11 @@ class SentenceTransformerEmbedder:
         self._model: object | None = None
         self._lock = threading.Lock()
 
+    @property
+    def model(self) -> Any:
+        """The loaded sentence_transformers.SentenceTransformer (for the ONNX export)."""
+        return self._load()
+
     def _load(self) -> object:
         with self._lock:
             if self._model is None:
@@ -88,10 +96,102 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
 
+class OnnxEncoderConfig(BaseModel):
+    """encoder.json: how to turn texts into the exported graph's inputs and its outputs into vectors,
+    copied from the sentence-transformers model at export so that both encode the same way."""
+
+    model: str
+    dimension: int
+    max_length: int  # the model's max_seq_length: longer texts are truncated, as sentence-transformers does
+    pooling: Literal["mean", "cls"]
+    lowercase: bool
+    inputs: list[str]  # the graph's input names, a subset of input_ids / attention_mask / token_type_ids
+    parity_min_cosine: float  # against torch on the build's probe texts; informative
+
+
+ONNX_MODEL_FILE = "model.int8.onnx"
+ONNX_TOKENIZER_FILE = "tokenizer.json"
+ONNX_CONFIG_FILE = "encoder.json"
+
+
+class OnnxEmbedder:
+    """The int8 ONNX export of the model on onnxruntime, tokenised by the `tokenizers` library: the same
+    vectors as the torch model to within quantisation error, several times faster, without torch.
+
+    Each text runs through the graph on its own, never padded into a batch: dynamic quantisation scales
+    the activations of a whole input tensor, so in a batch a text's vector would depend on its
+    neighbours (the same query ranking differently under load). Alone costs no more here (CPU time per
+    query is the same at batch 1 as at 16 for this small model); the parallelism comes instead from
+    `threads` single-threaded runs at once, which on two cores beats one run on two threads (540 vs 390
+    queries/s) because each small operator is too short to split.
+    """
+
+    def __init__(self, folder: Path, threads: int = 0) -> None:
+        self.folder = folder
+        self.config = OnnxEncoderConfig.model_validate_json(
+            (folder / ONNX_CONFIG_FILE).read_text(encoding="utf-8")
+        )
+        self.name = self.config.model
+        self.threads = threads or max(1, os.cpu_count() or 1)
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def dimension(self) -> int:
+        return self.config.dimension
+
+    def _load(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+                from tokenizers import Tokenizer
+
+                tokenizer = Tokenizer.from_file(str(self.folder / ONNX_TOKENIZER_FILE))
+                tokenizer.no_padding()
+                tokenizer.enable_truncation(max_length=self.config.max_length)
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = 1
+                options.inter_op_num_threads = 1
+                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                self._session = ort.InferenceSession(
+                    str(self.folder / ONNX_MODEL_FILE), options, providers=["CPUExecutionProvider"]
+                )
+                self._tokenizer = tokenizer
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="kb-onnx")
+            return self._session, self._tokenizer
+
+    def encode(self, texts: list[str]) -> Vectors:
+        _, tokenizer = self._load()
+        if self.config.lowercase:
+            texts = [t.lower() for t in texts]
+        encodings = tokenizer.encode_batch(texts)
+        if len(encodings) == 1 or self._pool is None:  # a lone text needs no hop to the pool
+            rows = [self._encode_one(e) for e in encodings]
+        else:
+            rows = list(self._pool.map(self._encode_one, encodings))
+        if not rows:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.ascontiguousarray(np.stack(rows), dtype=np.float32)
+
+    def _encode_one(self, encoding: Any) -> Vectors:
+        columns = {
+            "input_ids": encoding.ids,
+            "attention_mask": encoding.attention_mask,
+            "token_type_ids": encoding.type_ids,
+        }
+        feed = {name: np.array([columns[name]], dtype=np.int64) for name in self.config.inputs}
+        hidden = self._session.run(None, feed)[0][0]  # (tokens, dimension): no padding to mask out
+        vec = hidden[0] if self.config.pooling == "cls" else hidden.mean(axis=0)
+        return np.asarray(vec / max(float(np.linalg.norm(vec)), 1e-12), dtype=np.float32)
+
+
 class BatchingEmbedder:
     """Serialises encodes through one worker thread that takes every request waiting at that moment
-    into one forward pass: under concurrent load, queries share batches instead of fighting over the
-    two cores; alone, a query waits for nothing (unless `wait_ms` asks for a short linger)."""
+    into one call of the inner embedder: under concurrent load, queries share a torch forward pass (or
+    the ONNX encoder's per-text runs, spread over its threads) instead of fighting over the two cores;
+    alone, a query waits for nothing (unless `wait_ms` asks for a short linger)."""
 
     def __init__(self, inner: Embedder, wait_ms: float = 0.0) -> None:
         self.inner = inner

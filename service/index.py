@@ -14,6 +14,7 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,16 +22,22 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from service.corpus import Corpus, corpus_digest
-from service.embedder import Embedder
+from service.embedder import Embedder, Vectors
 from service.errors import IndexError_, IndexStaleError
 from service.models import GroupInfo, IndexSummary, Principle, TypeInfo
 from service.normalize import normalize_text
 from service.tokens import tokenize
 
-FORMAT_VERSION = 1
+# 2: the index carries the ONNX query encoder
+FORMAT_VERSION = 2
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;…\n])")
 _CLAUSE_END = re.compile(r"(?<=[，,：:])")
 MAX_SENTENCE_CHARS = 80
+ENCODER_DIR = "encoder"
+
+# Writes the query encoder into the given folder of a build, before the checksums are taken; gets the
+# embedded texts and their vectors to check itself against; says whether it wrote anything.
+EncoderExport = Callable[[Path, list[str], Vectors], bool]
 
 
 class Manifest(IndexSummary):
@@ -39,6 +46,9 @@ class Manifest(IndexSummary):
     format: int
     build_seconds: float
     files: dict[str, str] = Field(description="sha256 of every other file in the folder")
+    encoder: str | None = Field(
+        None, description="sub-folder holding the int8 ONNX query encoder; None when the export failed"
+    )
 
     def summary(self) -> IndexSummary:
         return IndexSummary.model_validate(self.model_dump(include=set(IndexSummary.model_fields)))
@@ -65,6 +75,10 @@ class LoadedIndex:
     owners: list[VectorOwner]
     vectors: Any  # faiss.IndexFlatIP
     bm25: Any  # bm25s.BM25
+
+    @property
+    def encoder_dir(self) -> Path | None:
+        return self.path / self.manifest.encoder if self.manifest.encoder else None
 
 
 def split_sentences(text: str) -> list[str]:
@@ -123,7 +137,9 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
 
 
-def build_index(corpus: Corpus, embedder: Embedder, index_dir: Path) -> Manifest:
+def build_index(
+    corpus: Corpus, embedder: Embedder, index_dir: Path, export: EncoderExport | None = None
+) -> Manifest:
     """Embed and index the corpus into a new build folder, then make it `current`."""
     import bm25s
     import faiss
@@ -142,6 +158,7 @@ def build_index(corpus: Corpus, embedder: Embedder, index_dir: Path) -> Manifest
         flat.add(vecs)
         faiss.write_index(flat, str(tmp / "vectors.faiss"))
         _write_json(tmp / "vector_owners.json", [[o.principle, o.field, o.text] for o in owners])
+        exported = export is not None and export(tmp / ENCODER_DIR, [o.text for o in owners], vecs)
 
         bm25 = bm25s.BM25()
         bm25.index([bm25_document(p) for p in corpus.principles], show_progress=False)
@@ -161,6 +178,7 @@ def build_index(corpus: Corpus, embedder: Embedder, index_dir: Path) -> Manifest
             built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             build_seconds=round(time.time() - started, 2),
             files=files,
+            encoder=ENCODER_DIR if exported else None,
         )
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
         final = builds / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"

