@@ -103,10 +103,14 @@ def explain_match(best_field: str | None, best_text: str | None) -> str:
     label = {
         "symptom": "典型症状",
         "question": "常见问法",
-        "title": "陷阱标题",
-        "summary": "陷阱说明",
+        "title": "标题",
+        "summary": "要点",
         "advice": "应对建议",
         "keyword": "关键词",
         "passage": "原文",
     }.get(best_field or "", "内容")
-    return f"与{label}「{best_text}」相近" if best_text else "与该陷阱的描述相近"
+    return f"与{label}「{best_text}」相近" if best_text else "与该条的描述相近"
+
+
+def explain_context(best_field: str | None, best_text: str | None) -> str:
+    return "不是陷阱,但文章这样讲到你描述的情况:" + explain_match(best_field, best_text)

@@ -10,25 +10,21 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from service import answer
+from service import answer, diagnosis
 from service.corpus import load_corpus
 from service.embedder import BatchingEmbedder, Embedder, OnnxEmbedder, SentenceTransformerEmbedder, Vectors
 from service.errors import NotFoundError, UnknownTypeError
+from service.hits import to_hit
 from service.index import LoadedIndex, Manifest, build_index, load_index
 from service.models import (
     AskRequest,
     AskResponse,
-    DiagnoseHit,
     DiagnoseRequest,
     DiagnoseResponse,
     GroupInfo,
     Health,
-    Hit,
-    LinkedPrinciple,
-    Match,
     Principle,
     PrincipleList,
-    Scores,
     SearchRequest,
     SearchResponse,
     TypeList,
@@ -40,17 +36,10 @@ from service.settings import Settings
 
 # ask's candidate pool: deep enough that a whole list group is usually inside it
 ASK_POOL = 30
-# a clause of a situation counts as describing a pitfall only this close (cosine) to one of its texts
-CLAUSE_MIN_COSINE = 0.80
 # a list question gets the whole list only if the list's title is this close to the question
 LIST_TITLE_MIN_COSINE = 0.80
-# how many pitfalls one clause of a situation may name
-CLAUSE_PITFALLS = 2
 # a list this short is read as a whole: when ask's best hit introduces it, its members follow
 SHORT_LIST = 6
-# ask's best hit and diagnose's leading pitfall are followed by at most (k + 1) // LINK_SHARE of the
-# principles they link to
-LINK_SHARE = 3
 
 
 log = logging.getLogger("kb")
@@ -184,7 +173,7 @@ class KnowledgeBase:
         types = self._check_types(s, req.types, "types")
         docs = self._check_docs(s, req.docs, "docs")
         ranked = self._rank(s, normalize_text(req.query), req.k, types, docs, variant)
-        return SearchResponse(query=req.query, hits=[_hit(r) for r in ranked])
+        return SearchResponse(query=req.query, hits=[to_hit(r) for r in ranked])
 
     def ask(self, req: AskRequest, variant: Variant = "fused") -> AskResponse:
         s = self.searcher
@@ -214,12 +203,12 @@ class KnowledgeBase:
             lead += [by_id[o] for o in group.overviews if o in by_id]
             lead_ids = {r.principle.id for r in lead}
             rest = [r for r in ranked if r.principle.id not in lead_ids]
-            hits = [_hit(r) for r in [*lead, *rest][: max(req.k, len(members))]]
+            hits = [to_hit(r) for r in [*lead, *rest][: max(req.k, len(members))]]
             text = answer.compose_list_answer(group, members, [h.id for h in hits])
         else:
             top = _follow_lead(s, ranked, req.k, placed)
             chosen = [r.principle for r in top[:3] if r.score >= top[0].score * 0.6]
-            hits = [_hit(r) for r in top]
+            hits = [to_hit(r) for r in top]
             text = answer.compose_answer(chosen)
         return AskResponse(
             question=req.question, answered=True, confidence=confidence, answer=text, hits=hits
@@ -252,70 +241,10 @@ class KnowledgeBase:
         return round(best + self.settings.coverage_weight * coverage, 4)
 
     def diagnose(self, req: DiagnoseRequest, variant: Variant = "fused") -> DiagnoseResponse:
-        """Pitfalls ranked against the whole situation, and each clause matched on its own.
-
-        The whole text ranks best overall; a clause's own best pitfall is then guaranteed a place in the
-        top k, so the second and third problem of one long paragraph are not crowded out by the first.
-        Unless `pitfalls_only`, the leading pitfall is followed by what it links to: the same point made
-        in another article, then the practices that fix it (a situation is often answered by the other
-        article's passage or by the remedy rather than by a second pitfall).
-        """
-        s = self.searcher
-        pitfalls = s.mask(types={"pitfall"})
+        """Pitfalls behind a described situation; see service/diagnosis.py for how the list is built."""
         clauses = answer.split_situation(req.situation)
-        queries = [normalize_text(c.text) for c in clauses] + [normalize_text(req.situation)]
-        vecs = self.encode_queries(queries)
-        whole_dense, whole_bm25 = s.dense(vecs[-1]), s.bm25(queries[-1])
-        overall = s.rank(whole_dense, whole_bm25, pitfalls, int(pitfalls.sum()), variant)
-        matched: dict[str, list[tuple[float, Match, Ranked]]] = {}
-        clause_best: list[str] = []
-        for clause, vec, q in zip(clauses, vecs[:-1], queries[:-1], strict=True):
-            ranked = s.rank(s.dense(vec), s.bm25(q), pitfalls, CLAUSE_PITFALLS, variant)
-            strong = [r for r in ranked if (r.dense or 0.0) >= CLAUSE_MIN_COSINE]
-            for r in strong:
-                matched.setdefault(r.principle.id, []).append((r.dense or 0.0, clause, r))
-            if strong and len(clauses) > 1:
-                clause_best.append(strong[0].principle.id)
-        ranked_ids = [r.principle.id for r in overall]
-        overall_by_id = {r.principle.id: r for r in overall}
-        lookup = s.by_id
-        links: list[str] = []
-        if ranked_ids and not req.pitfalls_only:
-            lead = lookup[ranked_ids[0]]
-            links = [i for i in dict.fromkeys([*lead.related, *lead.fixed_by]) if i != lead.id]
-            # links take at most a third of the list, and give way to every clause's own pitfall
-            room = min((req.k + 1) // LINK_SHARE, req.k - 1 - len(set(clause_best) - {lead.id}))
-            links = links[: max(room, 0)]
-        rest = [i for i in ranked_ids if i not in links]
-        order = _guarantee(rest, [i for i in clause_best if i not in links], req.k - len(links))
-        if links:
-            order = [order[0], *links, *order[1:]]
-        hits: list[DiagnoseHit] = []
-        for pid in order:
-            p = lookup[pid]
-            clause_hits: list[tuple[float, Match, Ranked]]
-            if pid in links and pid not in matched:
-                lead_hit = hits[0]
-                r = s.scored(pid, whole_dense, whole_bm25, lead_hit.score)
-                clause_hits = []
-                why = answer.explain_link(lead_hit.title, fixes=pid in lookup[lead_hit.id].fixed_by)
-            else:  # ranked, or linked but also named by a clause of the situation: its own words explain it
-                r = overall_by_id[pid]
-                clause_hits = sorted(matched.get(pid, []), key=lambda x: -x[0])
-                best = clause_hits[0][2] if clause_hits else r
-                why = answer.explain_match(best.best_field, best.best_text)
-            hits.append(
-                DiagnoseHit(
-                    **_hit(r).model_dump(exclude={"advice"}),
-                    advice=p.advice or p.summary,
-                    matched=sorted((m for _, m, _ in clause_hits), key=lambda m: m.start),
-                    why=why,
-                    linked_from=hits[0].id if pid in links else None,
-                    fixes=[_link(lookup[i]) for i in p.fixed_by],
-                    related=[_link(lookup[i]) for i in p.related],
-                )
-            )
-        return DiagnoseResponse(situation=req.situation, hits=hits)
+        texts = [normalize_text(c.text) for c in clauses] + [normalize_text(req.situation)]
+        return diagnosis.diagnose(self.searcher, req, clauses, self.encode_queries(texts), texts, variant)
 
     # -- browsing -------------------------------------------------------------------------------------
 
@@ -344,35 +273,6 @@ class KnowledgeBase:
         return Health(status="ok", principles=m.principles, model=m.model, index=m.summary())
 
 
-def _hit(r: Ranked) -> Hit:
-    p = r.principle
-    return Hit(
-        id=p.id,
-        type=p.type,
-        title=p.title,
-        summary=p.summary,
-        advice=p.advice,
-        group=p.group,
-        order=p.order,
-        score=r.score,
-        scores=Scores(dense=r.dense, bm25=r.bm25),
-        source=p.source,
-    )
-
-
-def _guarantee(order: list[str], required: list[str], k: int) -> list[str]:
-    """The first k of `order`, with every id of `required` inside: missing ones replace the tail."""
-    top = order[:k]
-    missing = [r for r in dict.fromkeys(required) if r not in top]
-    if not missing:
-        return top
-    keep = [i for i in top if i in required]
-    room = k - len(missing) - len(keep)
-    others = [i for i in top if i not in required][: max(room, 0)]
-    chosen = set(keep) | set(others) | set(missing[:k])
-    return [i for i in order if i in chosen][:k]
-
-
 def _follow_lead(
     s: Searcher, ranked: Sequence[Ranked], k: int, placed: Callable[[str, float], Ranked]
 ) -> list[Ranked]:
@@ -385,7 +285,7 @@ def _follow_lead(
     if not ranked:
         return []
     lead = ranked[0]
-    cap = (k + 1) // LINK_SHARE
+    cap = (k + 1) // diagnosis.LINK_SHARE  # the same share as diagnose's links
     introduced = [g for g in s.index.records.groups if lead.principle.id in g.overviews]
     group = next((g for g in introduced if (g.size or 0) <= SHORT_LIST), None)
     members = [p.id for p in answer.group_members(group, s.principles)] if group else []
@@ -393,7 +293,3 @@ def _follow_lead(
     follow_ids = [i for i in linked if i != lead.principle.id][:cap]
     follow = [placed(i, lead.score) for i in follow_ids]
     return [lead, *follow, *(r for r in ranked[1:] if r.principle.id not in follow_ids)][:k]
-
-
-def _link(p: Principle) -> LinkedPrinciple:
-    return LinkedPrinciple(id=p.id, type=p.type, title=p.title)

@@ -95,6 +95,19 @@ def test_diagnose_follows_the_leading_pitfall_with_what_it_links_to(kb: Knowledg
     assert not any(h.linked_from for h in strict)
 
 
+def test_diagnose_ends_with_the_closest_passages_that_are_not_pitfalls(kb: KnowledgeBase) -> None:
+    # a situation a practice answers better than any pitfall: members sit in too many groups
+    situation = "我们品牌建了二十多个群,活动群、福利群、反馈群……同一批客户被拉进好几个群,谁也管不过来"
+    for k, n_context in ((10, 2), (5, 1), (3, 0)):
+        hits = kb.diagnose(DiagnoseRequest(situation=situation, k=k)).hits
+        assert len(hits) == k
+        context = [h for h in hits if h.type != "pitfall" and not h.linked_from]
+        assert hits[len(hits) - len(context) :] == context and len(context) == n_context, k
+        for h in context:
+            assert h.why.startswith("不是陷阱") and not h.matched
+            assert h.score <= min(x.score for x in hits if x.type == "pitfall")
+
+
 def test_links_give_way_to_each_problem_of_a_long_situation(kb: KnowledgeBase) -> None:
     situation = (
         "老板要求群越多越好,一个月建了几十个群;现在群里全是广告,正经消息没人看;"
