@@ -61,12 +61,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server() -> tuple[subprocess.Popen[bytes], str, float]:
+def start_server(env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str, float]:
     port = _free_port()
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-c", "from service.cli import main; main()", "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, **(env or {})},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     while True:

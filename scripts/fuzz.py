@@ -1,6 +1,7 @@
 """Schema-driven fuzzing of the HTTP API: `python scripts/fuzz.py [--url URL] [--max-examples N]`.
 
-Starts `kb serve` on a free port (unless --url) and runs schemathesis against /openapi.json with every
+Starts `kb serve` on a free port (unless --url; with a throwaway API key, so the admin routes are fuzzed
+too) and runs schemathesis against /openapi.json with every
 check but one: `positive_data_acceptance` is left out because the API rejects, on purpose and with a 422
 naming the field, inputs the JSON schema cannot express (control characters, type names outside the
 vocabulary, unknown documents and tool names). Exit status is schemathesis's: non-zero on any 5xx, any
@@ -10,6 +11,7 @@ response that breaks the published schema, or any undocumented status.
 from __future__ import annotations
 
 import argparse
+import secrets
 import subprocess
 import sys
 
@@ -22,13 +24,16 @@ def main() -> int:
     ap.add_argument("--url", help="fuzz a running server instead of starting one")
     ap.add_argument("--max-examples", type=int, default=100, help="examples per operation")
     args = ap.parse_args()
-    proc, url = None, args.url
+    proc, url, auth = None, args.url, []
     if url is None:
-        proc, url, _ = start_server()
+        # with a key, the always-keyed admin routes are fuzzed too instead of answering only 403
+        key = secrets.token_urlsafe(16)
+        proc, url, _ = start_server({"KB_API_KEYS": key})
+        auth = ["-H", f"Authorization: Bearer {key}"]
     try:
         cmd = [sys.executable, "-m", "schemathesis.cli", "run", f"{url}/openapi.json", "--checks", "all",
                "--exclude-checks", "positive_data_acceptance", "-n", str(args.max_examples),
-               "--generation-deterministic", "--no-color"]  # fmt: skip
+               "--generation-deterministic", "--no-color", *auth]  # fmt: skip
         return subprocess.run(cmd).returncode
     finally:
         if proc:
