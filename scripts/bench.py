@@ -109,30 +109,27 @@ def drive(
 def encoder_ceiling(texts: list[str], batch: int = 64) -> float:
     """Queries per second of the default model batch-encoding the texts in-process on torch."""
     from service.embedder import SentenceTransformerEmbedder
-    from service.normalize import normalize_text
     from service.settings import get_settings
 
-    emb = SentenceTransformerEmbedder(get_settings().model)
-    norm = [normalize_text(t) for t in texts]
-    emb.encode(norm[:batch])  # warm-up
-    t0 = time.perf_counter()
-    for i in range(0, len(norm), batch):
-        emb.encode(norm[i : i + batch])
-    return len(norm) / (time.perf_counter() - t0)
+    return _rate(SentenceTransformerEmbedder(get_settings().model), texts, batch)
 
 
 def onnx_rate(texts: list[str], batch: int = 64) -> float:
     """Queries per second of the index's int8 ONNX encoder on the same texts, in-process (0 if none)."""
     from service.embedder import OnnxEmbedder
     from service.index import load_index
-    from service.normalize import normalize_text
     from service.settings import get_settings
 
     s = get_settings()
     folder = load_index(s.index_dir, s.corpus_dir, s.model).encoder_dir
     if folder is None:
         return 0.0
-    emb = OnnxEmbedder(folder, s.encoder_threads)
+    return _rate(OnnxEmbedder(folder, s.encoder_threads), texts, batch)
+
+
+def _rate(emb: Any, texts: list[str], batch: int) -> float:
+    from service.normalize import normalize_text
+
     norm = [normalize_text(t) for t in texts]
     emb.encode(norm[:batch])  # warm-up
     t0 = time.perf_counter()

@@ -131,29 +131,19 @@ class KnowledgeBase:
     # -- queries --------------------------------------------------------------------------------------
 
     @staticmethod
-    def _check_types(s: Searcher, types: Sequence[str] | None, field: str) -> set[str] | None:
-        if not types:
+    def _check_names(
+        given: Sequence[str] | None, known: frozenset[str], field: str, what: str
+    ) -> set[str] | None:
+        """A filter's names as a set (None when empty); a name the index lacks is a 422 listing them."""
+        if not given:
             return None
-        unknown = sorted(set(types) - s.type_names)
-        if unknown:
-            known = ", ".join(sorted(s.type_names))
-            raise UnknownTypeError(
-                f"{field}: unknown type(s) {', '.join(unknown)}; known types: {known}",
-                field=field,
-            )
-        return set(types)
-
-    @staticmethod
-    def _check_docs(s: Searcher, docs: Sequence[str] | None, field: str) -> set[str] | None:
-        if not docs:
-            return None
-        unknown = sorted(set(docs) - s.doc_names)
+        unknown = sorted(set(given) - known)
         if unknown:
             raise UnknownTypeError(
-                f"{field}: unknown document(s) {', '.join(unknown)}; known: {', '.join(sorted(s.doc_names))}",
+                f"{field}: unknown {what}(s) {', '.join(unknown)}; known {what}s: {', '.join(sorted(known))}",
                 field=field,
             )
-        return set(docs)
+        return set(given)
 
     def _rank(
         self,
@@ -170,8 +160,8 @@ class KnowledgeBase:
 
     def search(self, req: SearchRequest, variant: Variant = "fused") -> SearchResponse:
         s = self.searcher
-        types = self._check_types(s, req.types, "types")
-        docs = self._check_docs(s, req.docs, "docs")
+        types = self._check_names(req.types, s.type_names, "types", "type")
+        docs = self._check_names(req.docs, s.doc_names, "docs", "document")
         ranked = self._rank(s, normalize_text(req.query), req.k, types, docs, variant)
         return SearchResponse(query=req.query, hits=[to_hit(r) for r in ranked])
 
@@ -256,8 +246,8 @@ class KnowledgeBase:
 
     def list_principles(self, type: str | None = None, doc: str | None = None) -> PrincipleList:
         s = self.searcher
-        types = self._check_types(s, [type] if type else None, "type")
-        docs = self._check_docs(s, [doc] if doc else None, "doc")
+        types = self._check_names([type] if type else None, s.type_names, "type", "type")
+        docs = self._check_names([doc] if doc else None, s.doc_names, "doc", "document")
         items = [
             p
             for p in s.principles
