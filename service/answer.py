@@ -6,7 +6,7 @@ Nothing here ranks; it arranges what search.py ranked.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from service.models import GroupInfo, Match, Principle
 from service.search import Ranked
@@ -28,23 +28,14 @@ def is_list_question(question: str) -> bool:
     return bool(_LIST_QUESTION.search(question))
 
 
-def candidate_groups(ranked: Sequence[Ranked], groups: Sequence[GroupInfo], top: int = 5) -> list[GroupInfo]:
-    """Lists the top hits belong to or introduce, in rank order: the lists the question may be about."""
-    by_id = {g.id: g for g in groups}
-    introduces: dict[str, list[str]] = {}
-    for g in groups:
-        for o in g.overviews:
-            introduces.setdefault(o, []).append(g.id)
+def candidate_groups(
+    ranked: Sequence[Ranked], groups_of: Mapping[str, list[GroupInfo]], top: int = 5
+) -> list[GroupInfo]:
+    """Lists the top hits introduce or belong to, in rank order: the lists the question may be about."""
     out: list[GroupInfo] = []
     for r in ranked[:top]:
-        for gid in [*introduces.get(r.principle.id, []), r.principle.group]:
-            if gid in by_id and by_id[gid] not in out:
-                out.append(by_id[gid])
+        out += [g for g in groups_of[r.principle.id] if g not in out]
     return out
-
-
-def group_members(group: GroupInfo, principles: Sequence[Principle]) -> list[Principle]:
-    return sorted((p for p in principles if p.group == group.id), key=lambda p: p.order or 0)
 
 
 def _sentence(p: Principle, n: int, with_advice: bool) -> str:

@@ -186,7 +186,7 @@ class KnowledgeBase:
         by_id = {r.principle.id: r for r in ranked}
         group = self._list_group(s, norm, ranked) if answer.is_list_question(req.question) else None
         if group is not None:
-            members = answer.group_members(group, s.principles)
+            members = s.members[group.id]
             # the whole list, in order, even members ranked outside the pool, at the best member's score
             best = max((by_id[p.id].score for p in members if p.id in by_id), default=0.0)
             lead = [placed(p.id, best) for p in members]
@@ -206,7 +206,7 @@ class KnowledgeBase:
 
     def _list_group(self, s: Searcher, norm: str, ranked: Sequence[Ranked]) -> GroupInfo | None:
         """Of the lists the top hits point to, the one whose title is closest to the question."""
-        candidates = answer.candidate_groups(ranked, s.index.records.groups)
+        candidates = answer.candidate_groups(ranked, s.groups_of)
         if not candidates:
             return None
         vecs = self.encode_queries([norm, *(normalize_text(g.title) for g in candidates)])
@@ -276,9 +276,9 @@ def _follow_lead(
         return []
     lead = ranked[0]
     cap = (k + 1) // diagnosis.LINK_SHARE  # the same share as diagnose's links
-    introduced = [g for g in s.index.records.groups if lead.principle.id in g.overviews]
+    introduced = [g for g in s.groups_of[lead.principle.id] if lead.principle.id in g.overviews]
     group = next((g for g in introduced if (g.size or 0) <= SHORT_LIST), None)
-    members = [p.id for p in answer.group_members(group, s.principles)] if group else []
+    members = [p.id for p in s.members[group.id]] if group else []
     linked = dict.fromkeys([*members, *lead.principle.related])
     follow_ids = [i for i in linked if i != lead.principle.id][:cap]
     follow = [placed(i, lead.score) for i in follow_ids]

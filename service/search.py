@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from service.index import LoadedIndex
-from service.models import Principle
+from service.models import GroupInfo, Principle
 from service.settings import Settings
 from service.tokens import tokenize, words
 
@@ -53,6 +53,20 @@ class Searcher:
         self.doc_names = frozenset(p.source.doc for p in self.principles)
         self._types = np.array([p.type for p in self.principles])
         self._docs = np.array([p.source.doc for p in self.principles])
+        groups = {g.id: g for g in index.records.groups}
+        # the lists a principle introduces (as an overview), then the list it belongs to
+        self.groups_of: dict[str, list[GroupInfo]] = {p.id: [] for p in self.principles}
+        for g in groups.values():
+            for o in g.overviews:
+                self.groups_of[o].append(g)
+        for p in self.principles:
+            if p.group in groups and groups[p.group] not in self.groups_of[p.id]:
+                self.groups_of[p.id].append(groups[p.group])
+        # each list's members in the article's order
+        self.members: dict[str, list[Principle]] = {g: [] for g in groups}
+        for p in sorted(self.principles, key=lambda p: p.order or 0):
+            if p.group in groups:
+                self.members[p.group].append(p)
 
     def mask(self, types: set[str] | None = None, docs: set[str] | None = None) -> npt.NDArray[np.bool_]:
         keep = np.ones(len(self.principles), dtype=bool)
