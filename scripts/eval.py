@@ -17,7 +17,7 @@ from typing import Any
 
 from service.kb import KnowledgeBase
 from service.models import AskRequest, DiagnoseRequest, SearchRequest
-from service.search import Variant
+from service.retrieval import Variant
 from service.settings import get_settings
 
 

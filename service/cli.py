@@ -5,16 +5,21 @@ Heavy modules load inside the commands, so `kb --help` never imports torch.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
 
 if TYPE_CHECKING:
     from service.kb import KnowledgeBase
-    from service.models import AskResponse, DiagnoseResponse, Hit, Principle, SearchResponse
+    from service.models import Hit, Principle
+    from service.operations import Operations
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="社群运营知识库: ask questions, diagnose situations and search cited principles on running WeChat "
@@ -31,81 +36,54 @@ UrlOpt = Annotated[
 KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="KB_API_KEY", help="bearer key for --url")]
 
 
+def _k_option(model: str, what: str) -> Any:
+    """--k, its limits and default read from the request model (the one place they are set)."""
+    from service import models
+
+    info = getattr(models, model).model_fields["k"]
+    lo, hi = (getattr(m, a) for m in info.metadata for a in ("ge", "le") if hasattr(m, a))
+    return typer.Option("--k", help=f"{what} ({lo}-{hi}, default {info.default})")
+
+
+def _given(**options: object) -> dict[str, Any]:
+    """The options the user set: the others keep the request model's defaults."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
 def _fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
 
-class _Backend:
-    """The same calls against the in-process core or, with --url, a server through KBClient."""
+@contextlib.contextmanager
+def _operations(url: str | None, api_key: str | None) -> Iterator[Operations]:
+    """The in-process core or, with --url, a server through KBClient: the same calls either way."""
+    if url:
+        from service.client import KBClient
 
-    def __init__(self, url: str | None, api_key: str | None) -> None:
-        self.url = url
-        self.api_key = api_key
+        with KBClient(url, api_key=api_key) as client:
+            yield client
+        return
+    from service.kb import KnowledgeBase
+    from service.settings import get_settings
 
-    def __enter__(self) -> Any:
-        from service.errors import KBError
-
-        try:
-            if self.url:
-                from service.client import KBClient
-
-                self._client = KBClient(self.url, api_key=self.api_key)
-                return self._client
-            from service.kb import KnowledgeBase
-            from service.settings import get_settings
-
-            return _Local(KnowledgeBase.load(get_settings()))
-        except KBError as exc:
-            _fail(exc.message)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.url:
-            self._client.close()
+    yield KnowledgeBase.load(get_settings())
 
 
-class _Local:
-    """KnowledgeBase behind the client's method signatures."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self.kb = kb
-
-    def search(self, query: str, k: int, types: list[str] | None, docs: list[str] | None) -> SearchResponse:
-        from service.models import SearchRequest
-
-        return self.kb.search(SearchRequest(query=query, k=k, types=types, docs=docs))
-
-    def ask(self, question: str, k: int) -> AskResponse:
-        from service.models import AskRequest
-
-        return self.kb.ask(AskRequest(question=question, k=k))
-
-    def diagnose(self, situation: str, k: int, pitfalls_only: bool) -> DiagnoseResponse:
-        from service.models import DiagnoseRequest
-
-        return self.kb.diagnose(DiagnoseRequest(situation=situation, k=k, pitfalls_only=pitfalls_only))
-
-    def get(self, principle_id: str) -> Principle:
-        return self.kb.get(principle_id)
-
-    def types(self) -> BaseModel:
-        return self.kb.types()
-
-
-def _call(url: str | None, api_key: str | None, fn: str, *args: Any) -> Any:
+def _run(url: str | None, api_key: str | None, op: Callable[[Operations], T]) -> T:
+    """Run one operation; any error is one line on stderr and the exit code of its error code."""
     from service.client import KBClientError
-    from service.errors import KBError
+    from service.errors import InputError, KBError, describe_validation, edge
 
-    with _Backend(url, api_key) as backend:
-        try:
-            return getattr(backend, fn)(*args)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            _fail(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg'].removeprefix('Value error, ')}", 2)
-        except KBError as exc:
-            _fail(exc.message, 2 if exc.code in {"invalid_input", "unknown_type", "not_found"} else 1)
-        except KBClientError as exc:
-            _fail(exc.message, 2 if 400 <= exc.status < 500 else 1)
+    try:
+        with _operations(url, api_key) as ops:
+            return op(ops)
+    except ValidationError as exc:  # a request model refused the options
+        _fail(describe_validation(exc.errors()), edge(InputError.code).exit)
+    except KBError as exc:
+        _fail(exc.message, edge(exc.code).exit)
+    except KBClientError as exc:
+        _fail(exc.message, edge(exc.code, exc.status).exit)
 
 
 def _print_json(model: BaseModel) -> None:
@@ -139,13 +117,15 @@ def _render_hit(con: Any, n: int, hit: Hit | Principle, extra: str = "") -> None
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="a question in Chinese, e.g. 社群定位分哪几步?")],
-    k: Annotated[int, typer.Option("--k", help="how many cited principles (1-20)")] = 5,
+    k: Annotated[int | None, _k_option("AskRequest", "how many cited principles")] = None,
     json: JsonOpt = False,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
 ) -> None:
     """Answer a question from the knowledge base, with citations; says so when it cannot."""
-    resp: AskResponse = _call(url, api_key, "ask", question, k)
+    from service.models import AskRequest
+
+    resp = _run(url, api_key, lambda ops: ops.ask(AskRequest(question=question, **_given(k=k))))
     if json:
         return _print_json(resp)
     con = _console()
@@ -161,7 +141,7 @@ def ask(
 @app.command()
 def diagnose(
     situation: Annotated[str, typer.Argument(help="what is going wrong, in your own words")],
-    k: Annotated[int, typer.Option("--k", help="how many results (1-20)")] = 5,
+    k: Annotated[int | None, _k_option("DiagnoseRequest", "how many results")] = None,
     pitfalls_only: Annotated[
         bool, typer.Option("--pitfalls-only", help="no linked practices or other articles' takes")
     ] = False,
@@ -170,7 +150,12 @@ def diagnose(
     api_key: KeyOpt = None,
 ) -> None:
     """Find the pitfalls behind a situation, why each matched, and what to do instead."""
-    resp: DiagnoseResponse = _call(url, api_key, "diagnose", situation, k, pitfalls_only)
+    from service.models import DiagnoseRequest, DiagnoseResponse
+
+    def op(ops: Operations) -> DiagnoseResponse:
+        return ops.diagnose(DiagnoseRequest(situation=situation, pitfalls_only=pitfalls_only, **_given(k=k)))
+
+    resp = _run(url, api_key, op)
     if json:
         return _print_json(resp)
     con = _console()
@@ -195,13 +180,18 @@ def search(
     doc: Annotated[
         list[str] | None, typer.Option("--doc", help="keep only this raw file (repeatable)")
     ] = None,
-    k: Annotated[int, typer.Option("--k", help="how many hits (1-50)")] = 10,
+    k: Annotated[int | None, _k_option("SearchRequest", "how many hits")] = None,
     json: JsonOpt = False,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
 ) -> None:
     """Hybrid search over principles."""
-    resp: SearchResponse = _call(url, api_key, "search", query, k, type or None, doc or None)
+    from service.models import SearchRequest, SearchResponse
+
+    def op(ops: Operations) -> SearchResponse:
+        return ops.search(SearchRequest(query=query, types=type or None, docs=doc or None, **_given(k=k)))
+
+    resp = _run(url, api_key, op)
     if json:
         return _print_json(resp)
     con = _console()
@@ -219,7 +209,7 @@ def show(
     api_key: KeyOpt = None,
 ) -> None:
     """Show one principle in full, with its source passage."""
-    p: Principle = _call(url, api_key, "get", principle_id)
+    p = _run(url, api_key, lambda ops: ops.get(principle_id))
     if json:
         return _print_json(p)
     con = _console()
@@ -245,7 +235,7 @@ def show(
 @app.command()
 def types(json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None) -> None:
     """List the principle types."""
-    resp = _call(url, api_key, "types")
+    resp = _run(url, api_key, lambda ops: ops.types())
     if json:
         return _print_json(resp)
     for t in resp.types:

@@ -1,7 +1,10 @@
 """Typed HTTP client for a running knowledge-base server; the CLI's --url mode uses it too.
 
+It satisfies `service.operations.Operations`, as the in-process `KnowledgeBase` does: the same request
+models in, the same response models out.
+
 with KBClient("http://127.0.0.1:8000") as kb:
-    print(kb.ask("社群定位分哪几步?").answer)
+    print(kb.ask(AskRequest(question="社群定位分哪几步?")).answer)
 """
 
 from __future__ import annotations
@@ -20,10 +23,14 @@ from service.models import (
     DiagnoseResponse,
     Health,
     Principle,
+    PrincipleList,
+    PrincipleQuery,
     SearchRequest,
     SearchResponse,
     TypeList,
 )
+
+__all__ = ["KBClient", "KBClientError"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -54,10 +61,20 @@ class KBClient:
     def close(self) -> None:
         self._http.close()
 
-    def _call(self, model: type[M], method: str, path: str, body: BaseModel | None = None) -> M:
+    def _call(
+        self,
+        model: type[M],
+        method: str,
+        path: str,
+        body: BaseModel | None = None,
+        params: BaseModel | None = None,
+    ) -> M:
         try:
             resp = self._http.request(
-                method, path, json=body.model_dump(exclude_none=True) if body is not None else None
+                method,
+                path,
+                json=body.model_dump(exclude_none=True) if body is not None else None,
+                params=params.model_dump(exclude_none=True) if params is not None else None,
             )
         except httpx.HTTPError as exc:
             raise KBClientError(0, "unreachable", f"{self._http.base_url}{path}: {exc}") from exc
@@ -71,21 +88,20 @@ class KBClient:
             raise KBClientError(resp.status_code, code, message)
         return model.model_validate_json(resp.content)
 
-    def search(
-        self, query: str, k: int = 10, types: list[str] | None = None, docs: list[str] | None = None
-    ) -> SearchResponse:
-        req = SearchRequest(query=query, k=k, types=types, docs=docs)
+    def search(self, req: SearchRequest) -> SearchResponse:
         return self._call(SearchResponse, "POST", "/search", req)
 
-    def ask(self, question: str, k: int = 5) -> AskResponse:
-        return self._call(AskResponse, "POST", "/ask", AskRequest(question=question, k=k))
+    def ask(self, req: AskRequest) -> AskResponse:
+        return self._call(AskResponse, "POST", "/ask", req)
 
-    def diagnose(self, situation: str, k: int = 5, pitfalls_only: bool = False) -> DiagnoseResponse:
-        req = DiagnoseRequest(situation=situation, k=k, pitfalls_only=pitfalls_only)
+    def diagnose(self, req: DiagnoseRequest) -> DiagnoseResponse:
         return self._call(DiagnoseResponse, "POST", "/diagnose", req)
 
     def get(self, principle_id: str) -> Principle:
         return self._call(Principle, "GET", f"/principles/{quote(principle_id, safe='')}")
+
+    def list_principles(self, req: PrincipleQuery) -> PrincipleList:
+        return self._call(PrincipleList, "GET", "/principles", params=req)
 
     def types(self) -> TypeList:
         return self._call(TypeList, "GET", "/types")

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from service.errors import CorpusError
-from service.models import GroupInfo, Principle, Source, TypeInfo
+from service.models import GroupInfo, Principle, Source, TypeSpec
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 # YAML folds a wrapped line into a space; between Chinese characters that space is an artefact
@@ -71,7 +71,7 @@ class CuratedFile(_Strict):
 @dataclass(frozen=True)
 class Corpus:
     principles: list[Principle]  # sorted by id
-    types: list[TypeInfo]
+    types: list[TypeSpec]
     groups: list[GroupInfo]
     raw: dict[str, str]
     junk: dict[str, list[tuple[int, int]]]
@@ -125,8 +125,8 @@ def corpus_digest(root: Path) -> str:
     return h.hexdigest()
 
 
-def load_types(root: Path) -> list[TypeInfo]:
-    return [_parse(TypeInfo, t, f"types.yaml[{i}]") for i, t in enumerate(_read_yaml(root / "types.yaml"))]
+def load_types(root: Path) -> list[TypeSpec]:
+    return [_parse(TypeSpec, t, f"types.yaml[{i}]") for i, t in enumerate(_read_yaml(root / "types.yaml"))]
 
 
 def vocabulary(root: Path) -> tuple[list[str], list[str]]:
@@ -143,6 +143,7 @@ def load_corpus(root: Path) -> Corpus:
 
     types = load_types(root)
     type_names = {t.name for t in types}
+    spec = {t.name: t for t in types}
 
     files = sorted((root / "principles").glob("*.yaml"))
     curated: list[tuple[str, CuratedFile]] = []
@@ -171,8 +172,12 @@ def load_corpus(root: Path) -> Corpus:
             seen[cp.id] = fname
             if cp.type not in type_names:
                 raise CorpusError(f"{where}: unknown type {cp.type!r}; known: {sorted(type_names)}")
-            if cp.type == "pitfall" and (not cp.advice or len(cp.symptoms) < 2):
-                raise CorpusError(f"{where}: a pitfall needs advice and at least two symptoms")
+            t = spec[cp.type]
+            if (t.advice_required and not cp.advice) or len(cp.symptoms) < t.min_symptoms:
+                raise CorpusError(
+                    f"{where}: a {cp.type} needs {'advice and ' if t.advice_required else ''}"
+                    f"at least {t.min_symptoms} symptoms"
+                )
             if (cp.group is None) != (cp.order is None):
                 raise CorpusError(f"{where}: group and order go together")
             if cp.group is not None and cp.group not in group_ids:

@@ -1,16 +1,38 @@
-"""Exceptions raised by the core. Only the edges (HTTP, CLI, MCP) map them to status or exit codes.
+"""Exceptions raised by the core, and the one table that says what each code means at each edge.
 
 KBError                      code, message
-├── InputError               a request the caller can fix                -> 422
-│   └── UnknownTypeError     a type name outside the vocabulary          -> 422
-├── NotFoundError            an unknown principle id                     -> 404
-├── AuthError                missing or wrong API key                    -> 401
+├── InputError               a request the caller can fix                -> 422, exit 2
+│   └── UnknownTypeError     a type or doc name outside the vocabulary   -> 422, exit 2
+├── NotFoundError            an unknown principle id                     -> 404, exit 2
 ├── CorpusError              a curated file is invalid (quote not found, ambiguous, bad field)
-└── IndexError_              the index is missing, stale, corrupt or built for another model
+└── IndexError_              the index is missing, stale, corrupt or built for another model -> 503
     └── IndexStaleError      the index was built from another corpus or model: run `kb build`
+
+The HTTP edge, the CLI and the HTTP client all read `EDGE_CODES` (status and exit code by error code),
+render bodies with `error_body` and describe pydantic validation errors with `describe_validation`.
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple, cast
+
+__all__ = [
+    "EDGE_CODES",
+    "CorpusError",
+    "Edge",
+    "IndexError_",
+    "IndexStaleError",
+    "InputError",
+    "KBError",
+    "NotFoundError",
+    "UnknownTypeError",
+    "code_for_status",
+    "describe_validation",
+    "edge",
+    "error_body",
+]
 
 
 class KBError(Exception):
@@ -18,10 +40,9 @@ class KBError(Exception):
 
     code = "kb_error"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.field = field
 
 
 class InputError(KBError):
@@ -36,10 +57,6 @@ class NotFoundError(KBError):
     code = "not_found"
 
 
-class AuthError(KBError):
-    code = "unauthorized"
-
-
 class CorpusError(KBError):
     code = "corpus_invalid"
 
@@ -50,3 +67,60 @@ class IndexError_(KBError):
 
 class IndexStaleError(IndexError_):
     code = "index_stale"
+
+
+class Edge(NamedTuple):
+    status: int  # HTTP
+    exit: int  # CLI: 0 success, 1 failure, 2 bad input, 3 no answer
+
+
+# every error code any edge emits: the core's and the HTTP layer's own
+EDGE_CODES: Mapping[str, Edge] = {
+    InputError.code: Edge(422, 2),
+    UnknownTypeError.code: Edge(422, 2),
+    NotFoundError.code: Edge(404, 2),
+    CorpusError.code: Edge(500, 1),
+    IndexError_.code: Edge(503, 1),
+    IndexStaleError.code: Edge(503, 1),
+    KBError.code: Edge(500, 1),
+    "bad_request": Edge(400, 2),
+    "unauthorized": Edge(401, 2),
+    "forbidden": Edge(403, 2),
+    "method_not_allowed": Edge(405, 2),
+    "too_large": Edge(413, 2),
+    "unsupported_media_type": Edge(415, 2),
+    "internal_error": Edge(500, 1),
+    "unreachable": Edge(0, 1),
+}
+# the codes of statuses the web framework raises itself (an unknown path, a wrong method, a bad body)
+_FRAMEWORK = {EDGE_CODES[c].status: c for c in ("bad_request", "not_found", "method_not_allowed")}
+
+
+def edge(code: str, status: int | None = None) -> Edge:
+    """Status and exit code of an error code; an unknown code (from a newer server) goes by `status`."""
+    if code in EDGE_CODES:
+        return EDGE_CODES[code]
+    status = status or 500
+    return Edge(status, 2 if 400 <= status < 500 else 1)
+
+
+def code_for_status(status: int) -> str:
+    """The error code of an HTTP status raised by the framework itself (a 404 path, a 405 method)."""
+    return _FRAMEWORK.get(status, "http_error")
+
+
+def error_body(code: str, message: str) -> bytes:
+    """`{"error": {"code", "message"}}`: the one shape of every error, from every route."""
+    body = {"error": {"code": code, "message": message}}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def describe_validation(errors: Sequence[Mapping[str, object]], prefix: str = "") -> str:
+    """pydantic errors as "field: message; …" (the first five), the field path without "body"."""
+    parts = []
+    for err in errors[:5]:
+        loc = [str(x) for x in cast(Sequence[object], err.get("loc", ())) if x != "body"]
+        field = prefix + (".".join(loc) or "body")
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{field}: {msg}")
+    return "; ".join(parts)

@@ -1,9 +1,12 @@
-"""Ranked results as wire models: the one place a `Ranked` becomes a `Hit` or a link."""
+"""Ranked results and principles as wire models: the one place a `Ranked` becomes a `Hit`, and a
+principle becomes a link or an assistant's compact item."""
 
 from __future__ import annotations
 
-from service.models import Hit, LinkedPrinciple, Principle, Scores
-from service.search import Ranked
+from service.models import Citation, Hit, LinkedPrinciple, Principle, ToolHit
+from service.retrieval import Ranked
+
+__all__ = ["to_compact", "to_hit", "to_link"]
 
 
 def to_hit(r: Ranked) -> Hit:
@@ -17,10 +20,23 @@ def to_hit(r: Ranked) -> Hit:
         group=p.group,
         order=p.order,
         score=r.score,
-        scores=Scores(dense=r.dense, bm25=r.bm25),
+        scores=dict(r.signals),
         source=p.source,
     )
 
 
 def to_link(p: Principle) -> LinkedPrinciple:
     return LinkedPrinciple(id=p.id, type=p.type, title=p.title)
+
+
+def to_compact(h: Hit | Principle) -> ToolHit:
+    """What a chat assistant sees of a principle or a hit: short, with a citation."""
+    s = h.source
+    return ToolHit(
+        id=h.id,
+        type=h.type,
+        title=h.title,
+        summary=h.summary,
+        advice=h.advice,
+        citation=Citation(doc=s.doc, article=s.title, start=s.start, end=s.end),
+    )

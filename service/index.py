@@ -8,32 +8,35 @@ crashed build leaves `current` untouched.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 import shutil
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from service.catalog import Catalog, Records
 from service.corpus import Corpus, corpus_digest
 from service.embedder import Embedder, Vectors
 from service.errors import IndexError_, IndexStaleError
-from service.models import GroupInfo, IndexSummary, Principle, TypeInfo
-from service.normalize import normalize_text
-from service.tokens import tokenize
+from service.models import IndexSummary
+from service.retrieval import REGISTRY, BuildContext, LoadContext, Retriever
+
+__all__ = [
+    "FORMAT_VERSION",
+    "LoadedIndex",
+    "Manifest",
+    "build_index",
+    "is_fresh",
+    "load_index",
+    "read_manifest",
+]
 
 # 2: the index carries the ONNX query encoder
 FORMAT_VERSION = 2
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;…\n])")
-_CLAUSE_END = re.compile(r"(?<=[，,：:])")
-MAX_SENTENCE_CHARS = 80
-ENCODER_DIR = "encoder"
 
 # Writes the query encoder into the given folder of a build, before the checksums are taken; gets the
 # embedded texts and their vectors to check itself against; says whether it wrote anything.
@@ -49,80 +52,27 @@ class Manifest(IndexSummary):
     encoder: str | None = Field(
         None, description="sub-folder holding the int8 ONNX query encoder; None when the export failed"
     )
+    signals: list[str] = Field(
+        default_factory=lambda: ["dense", "bm25"], description="the retrievers built into this index"
+    )
 
     def summary(self) -> IndexSummary:
         return IndexSummary.model_validate(self.model_dump(include=set(IndexSummary.model_fields)))
-
-
-class Records(BaseModel):
-    principles: list[Principle]
-    types: list[TypeInfo]
-    groups: list[GroupInfo]
-
-
-@dataclass(frozen=True)
-class VectorOwner:
-    principle: int  # position in Records.principles
-    field: str  # title | summary | advice | symptom | question | keyword | passage
-    text: str  # the normalised text that was embedded
 
 
 @dataclass(frozen=True)
 class LoadedIndex:
     path: Path
     manifest: Manifest
-    records: Records
-    owners: list[VectorOwner]
-    vectors: Any  # faiss.IndexFlatIP
-    bm25: Any  # bm25s.BM25
+    catalog: Catalog
+    retrievers: list[Retriever]  # in REGISTRY order
+
+    def retriever(self, name: str) -> Retriever:
+        return next(r for r in self.retrievers if r.name == name)
 
     @property
     def encoder_dir(self) -> Path | None:
         return self.path / self.manifest.encoder if self.manifest.encoder else None
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage, long ones cut at commas: m3e matches sentence to sentence far better
-    than sentence to passage, so each passage contributes one vector per sentence."""
-    out: list[str] = []
-    for sentence in _SENTENCE_END.split(text):
-        sentence = sentence.strip()
-        if len(sentence) <= MAX_SENTENCE_CHARS:
-            out.append(sentence)
-            continue
-        chunk = ""
-        for clause in _CLAUSE_END.split(sentence):
-            if chunk and len(chunk) + len(clause) > MAX_SENTENCE_CHARS:
-                out.append(chunk)
-                chunk = ""
-            chunk += clause
-        out.append(chunk)
-    return [s for s in (s.strip() for s in out) if len(s) >= 6]
-
-
-def principle_fields(p: Principle) -> list[tuple[str, str]]:
-    """What gets embedded for one principle, each (field, normalised text)."""
-    fields = [("title", p.title), ("summary", p.summary)]
-    if p.advice:
-        fields.append(("advice", p.advice))
-    fields += [("symptom", s) for s in p.symptoms]
-    fields += [("question", q) for q in p.questions]
-    fields += [("keyword", k) for k in p.keywords if len(k) >= 2]
-    fields += [("passage", s) for s in split_sentences(p.source.quote)]
-    seen: set[str] = set()
-    out = []
-    for field, text in fields:
-        norm = normalize_text(text)
-        if norm not in seen:
-            seen.add(norm)
-            out.append((field, norm))
-    return out
-
-
-def bm25_document(p: Principle) -> list[str]:
-    fields = [p.title, p.summary, p.advice or "", *p.symptoms, *p.questions, *p.keywords, p.source.quote]
-    text = " ".join(fields)
-    return tokenize(normalize_text(text))
 
 
 def _sha256(path: Path) -> str:
@@ -133,52 +83,37 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
-
-
 def build_index(
     corpus: Corpus, embedder: Embedder, index_dir: Path, export: EncoderExport | None = None
 ) -> Manifest:
-    """Embed and index the corpus into a new build folder, then make it `current`."""
-    import bm25s
-    import faiss
-
+    """Index the corpus into a new build folder (each registered retriever writes its own files), then
+    make it `current`."""
     started = time.time()
     builds = index_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
     tmp = builds / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
     try:
-        owners: list[VectorOwner] = []
-        for i, p in enumerate(corpus.principles):
-            owners += [VectorOwner(i, field, text) for field, text in principle_fields(p)]
-        vecs = embedder.encode([o.text for o in owners])
-        flat = faiss.IndexFlatIP(vecs.shape[1])  # inner product on unit vectors == cosine similarity
-        flat.add(vecs)
-        faiss.write_index(flat, str(tmp / "vectors.faiss"))
-        _write_json(tmp / "vector_owners.json", [[o.principle, o.field, o.text] for o in owners])
-        exported = export is not None and export(tmp / ENCODER_DIR, [o.text for o in owners], vecs)
-
-        bm25 = bm25s.BM25()
-        bm25.index([bm25_document(p) for p in corpus.principles], show_progress=False)
-        bm25.save(str(tmp / "bm25"), show_progress=False)
-
+        ctx = BuildContext(corpus.principles, embedder, export)
+        fields: dict[str, int | str | None] = {}
+        for kind in REGISTRY.values():
+            fields.update(kind.build(ctx, tmp))
         records = Records(principles=corpus.principles, types=corpus.types, groups=corpus.groups)
         (tmp / "records.json").write_text(records.model_dump_json(indent=1), encoding="utf-8")
 
         files = {str(f.relative_to(tmp)): _sha256(f) for f in sorted(tmp.rglob("*")) if f.is_file()}
-        manifest = Manifest(
-            format=FORMAT_VERSION,
-            model=embedder.name,
-            dimension=int(vecs.shape[1]),
-            principles=len(corpus.principles),
-            vectors=len(owners),
-            corpus_sha256=corpus.digest,
-            built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            build_seconds=round(time.time() - started, 2),
-            files=files,
-            encoder=ENCODER_DIR if exported else None,
+        manifest = Manifest.model_validate(
+            {
+                "format": FORMAT_VERSION,
+                "model": embedder.name,
+                "principles": len(corpus.principles),
+                "corpus_sha256": corpus.digest,
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "build_seconds": round(time.time() - started, 2),
+                "files": files,
+                "signals": list(REGISTRY),
+                **fields,
+            }
         )
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
         final = builds / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
@@ -231,9 +166,6 @@ def is_fresh(index_dir: Path, corpus_dir: Path, model: str) -> bool:
 
 def load_index(index_dir: Path, corpus_dir: Path, model: str) -> LoadedIndex:
     """Load `current`, refusing a stale, tampered or incomplete index with a message naming the fix."""
-    import bm25s
-    import faiss
-
     manifest = read_manifest(index_dir)
     check_fresh(manifest, corpus_dir, model)
     folder = (index_dir / "current").resolve()
@@ -247,14 +179,9 @@ def load_index(index_dir: Path, corpus_dir: Path, model: str) -> LoadedIndex:
             )
     try:
         records = Records.model_validate_json((folder / "records.json").read_text(encoding="utf-8"))
-        owners = [
-            VectorOwner(int(i), str(f), str(t))
-            for i, f, t in json.loads((folder / "vector_owners.json").read_text(encoding="utf-8"))
-        ]
-        vectors = faiss.read_index(str(folder / "vectors.faiss"))
-        bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
-    except (ValidationError, ValueError, RuntimeError, OSError) as exc:
+    except (ValidationError, ValueError, OSError) as exc:
         raise IndexError_(f"index at {folder} cannot be read ({exc}): run `kb build`") from exc
-    if vectors.ntotal != len(owners) or vectors.d != manifest.dimension:
-        raise IndexError_(f"index at {folder} is inconsistent with its manifest: run `kb build`")
-    return LoadedIndex(folder, manifest, records, owners, vectors, bm25)
+    catalog = Catalog(records)
+    ctx = LoadContext(catalog, manifest.dimension)
+    retrievers = [kind.load(ctx, folder) for kind in REGISTRY.values()]
+    return LoadedIndex(folder, manifest, catalog, retrievers)

@@ -1,24 +1,24 @@
 """MCP edge: the tools of service/tools.py over the official SDK, on stdio (`kb mcp`) or mounted at /mcp.
 
-Each MCP tool is a thin typed function so the SDK derives the same input schema an LLM sees in /tools;
-the work happens in tools.call_tool.
+Each MCP tool's signature is derived from the tool's argument model (`tools.signature`), so the SDK
+publishes the same input schema an LLM sees in /tools; the work happens in tools.call_tool.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel
 
-from service import tools
+from service import __version__, tools
 from service.errors import KBError
-from service.kb import KnowledgeBase
+from service.operations import Operations
 
-M = TypeVar("M", bound=BaseModel)
+__all__ = ["create_mcp", "run_stdio"]
 
 INSTRUCTIONS = (
     "社群运营知识库:来自五篇社群运营文章的原则,每条带原文出处(doc + 字符偏移)。"
@@ -29,42 +29,37 @@ INSTRUCTIONS = (
 )
 
 
-def create_mcp(get_kb: Callable[[], KnowledgeBase]) -> MCPServer[Any]:
-    """An MCP server whose tools call the KnowledgeBase that `get_kb` returns at call time (so a
-    reloaded index is picked up)."""
-    server: MCPServer[Any] = MCPServer(name="community-ops-kb", instructions=INSTRUCTIONS, version="0.1.0")
-    read_only = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
-
-    def run(name: str, arguments: dict[str, Any], model: type[M]) -> M:
+def _handler(tool: tools.Tool, get_ops: Callable[[], Operations]) -> Callable[..., BaseModel]:
+    def run(**arguments: Any) -> BaseModel:
         try:
-            out = tools.call_tool(get_kb(), name, {k: v for k, v in arguments.items() if v is not None})
+            return tools.call_tool(
+                get_ops(), tool.name, {k: v for k, v in arguments.items() if v is not None}
+            )
         except KBError as exc:
             raise ToolError(exc.message) from exc
-        assert isinstance(out, model)
-        return out
 
-    def search_principles(query: str, k: int = 5, types: list[str] | None = None) -> tools.SearchResult:
-        return run("search_principles", {"query": query, "k": k, "types": types}, tools.SearchResult)
+    run.__name__ = tool.name
+    run.__signature__ = tools.signature(tool)  # type: ignore[attr-defined]
+    return run
 
-    def ask(question: str) -> tools.AskResult:
-        return run("ask", {"question": question}, tools.AskResult)
 
-    def diagnose_situation(situation: str) -> tools.DiagnoseResult:
-        return run("diagnose_situation", {"situation": situation}, tools.DiagnoseResult)
-
-    def get_principle(id: str) -> tools.PrincipleResult:
-        return run("get_principle", {"id": id}, tools.PrincipleResult)
-
-    def list_types() -> tools.TypesResult:
-        return run("list_types", {}, tools.TypesResult)
-
-    for fn in (search_principles, ask, diagnose_situation, get_principle, list_types):
-        spec = tools.BY_NAME[fn.__name__]
+def create_mcp(get_ops: Callable[[], Operations]) -> MCPServer[Any]:
+    """An MCP server whose tools call what `get_ops` returns at call time (so a reloaded index is
+    picked up)."""
+    server: MCPServer[Any] = MCPServer(
+        name="community-ops-kb", instructions=INSTRUCTIONS, version=__version__
+    )
+    read_only = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
+    for tool in tools.TOOLS:
         server.add_tool(
-            fn, name=spec.name, description=spec.description, annotations=read_only, structured_output=True
+            _handler(tool, get_ops),
+            name=tool.name,
+            description=tool.description,
+            annotations=read_only,
+            structured_output=True,
         )
     return server
 
 
-def run_stdio(kb: KnowledgeBase) -> None:
-    create_mcp(lambda: kb).run("stdio")
+def run_stdio(ops: Operations) -> None:
+    create_mcp(lambda: ops).run("stdio")

@@ -57,6 +57,15 @@ class TypeInfo(BaseModel):
     description: str
 
 
+class TypeSpec(TypeInfo):
+    """A type as corpus/types.yaml defines it: what GET /types serves, plus how the code treats it."""
+
+    advice_required: bool = Field(False, description="a principle of this type must carry advice")
+    min_symptoms: int = Field(0, ge=0, description="how many symptoms a principle of this type must list")
+    diagnosed: bool = Field(False, description="diagnose ranks this type against situations")
+    advice_in_answer: bool = Field(False, description="ask's answer quotes its advice even when not first")
+
+
 class GroupInfo(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -86,13 +95,6 @@ class Principle(BaseModel):
     source: Source
 
 
-class Scores(BaseModel):
-    """Component scores behind a hit's rank; null when that retriever did not return the principle."""
-
-    dense: float | None = Field(None, description="cosine similarity of the best-matching vector, -1..1")
-    bm25: float | None = Field(None, description="BM25 score over jieba tokens, 0..∞")
-
-
 class Hit(BaseModel):
     id: str
     type: str
@@ -102,8 +104,30 @@ class Hit(BaseModel):
     group: str | None = None
     order: int | None = None
     score: float = Field(description="fused relevance, higher is better; comparable within one response only")
-    scores: Scores
+    scores: dict[str, float | None] = Field(
+        description="each retrieval signal's own score, by name; null when that signal did not find the "
+        "principle. dense: cosine similarity of the best-matching vector, -1..1; bm25: BM25 score over "
+        "jieba tokens, 0..∞"
+    )
     source: Source
+
+
+class Citation(BaseModel):
+    doc: str
+    article: str
+    start: int
+    end: int
+
+
+class ToolHit(BaseModel):
+    """A principle as a chat-assistant tool returns it: short, with a citation."""
+
+    id: str
+    type: str
+    title: str
+    summary: str
+    advice: str | None = None
+    citation: Citation
 
 
 class LinkedPrinciple(BaseModel):
@@ -173,6 +197,15 @@ class DiagnoseRequest(_Request):
 class DiagnoseResponse(BaseModel):
     situation: str
     hits: list[DiagnoseHit]
+
+
+class PrincipleQuery(BaseModel):
+    """GET /principles' filters (query parameters; others are ignored, as HTTP clients add their own)."""
+
+    model_config = ConfigDict(strict=True)
+
+    type: str | None = Field(None, min_length=1, max_length=64, description="a type name (GET /types)")
+    doc: str | None = Field(None, min_length=1, max_length=64, description="a raw file name")
 
 
 class PrincipleList(BaseModel):

@@ -1,115 +1,34 @@
 """The chat-assistant tools: one registry behind MCP (service/mcp_server.py) and OpenAI-style /tools.
 
-Each tool has an argument model (the JSON schema an LLM sees) and a handler over the KnowledgeBase that
-returns a compact, cited result model. Results are short on purpose: an assistant pays for every token.
+Each tool names the operation's request model and which of its fields the assistant may set; the
+argument model an LLM sees is derived from those fields (their types, limits and descriptions), never
+written again. A tool may fix other fields (diagnose gives an assistant pitfalls only) or choose its own
+defaults (5 results: an assistant pays for every token). Results are compact and cited.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic.fields import FieldInfo
 
-from service.errors import InputError
-from service.kb import KnowledgeBase
+from service.errors import InputError, describe_validation
+from service.hits import to_compact
 from service.models import (
-    MAX_QUERY_CHARS,
-    MAX_SITUATION_CHARS,
     AskRequest,
     DiagnoseRequest,
-    Hit,
-    Principle,
-    SearchRequest,
+    ToolHit,
     TypeInfo,
 )
+from service.models import SearchRequest as SearchRequest
+from service.operations import Operations
 
-
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SearchArgs(_Args):
-    query: str = Field(
-        description="search text in Chinese (simplified or traditional)", max_length=MAX_QUERY_CHARS
-    )
-    k: int | None = Field(None, ge=1, le=20, description="how many results, 1-20 (default 5)")
-    types: list[str] | None = Field(None, description="only these principle types; see list_types")
-
-
-class AskArgs(_Args):
-    question: str = Field(description="the user's question, in Chinese", max_length=MAX_QUERY_CHARS)
-
-
-class DiagnoseArgs(_Args):
-    situation: str = Field(
-        description="what is going wrong in the user's community, in their words",
-        max_length=MAX_SITUATION_CHARS,
-    )
-
-
-class GetArgs(_Args):
-    id: str = Field(description="a principle id from an earlier result", max_length=100)
-
-
-class NoArgs(_Args):
-    pass
-
-
-# A POST /tools/call body is one of these, told apart by `name`: the published schema then says exactly
-# which arguments each tool takes, and FastAPI validates against that same schema.
-class _Call(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SearchCall(_Call):
-    name: Literal["search_principles"]
-    arguments: SearchArgs
-
-
-class AskCall(_Call):
-    name: Literal["ask"]
-    arguments: AskArgs
-
-
-class DiagnoseCall(_Call):
-    name: Literal["diagnose_situation"]
-    arguments: DiagnoseArgs
-
-
-class GetCall(_Call):
-    name: Literal["get_principle"]
-    arguments: GetArgs
-
-
-class ListTypesCall(_Call):
-    name: Literal["list_types"]
-    arguments: NoArgs = Field(default_factory=NoArgs)
-
-
-AnyCall = SearchCall | AskCall | DiagnoseCall | GetCall | ListTypesCall
-ToolCall = Annotated[
-    AnyCall,
-    Field(discriminator="name", description="a tool name from GET /tools and that tool's arguments"),
-]
-
-
-class Citation(BaseModel):
-    doc: str
-    article: str
-    start: int
-    end: int
-
-
-class ToolHit(BaseModel):
-    id: str
-    type: str
-    title: str
-    summary: str
-    advice: str | None = None
-    citation: Citation
+__all__ = ["BY_NAME", "TOOLS", "Tool", "ToolCall", "call_tool", "openai_schema", "run_call", "signature"]
 
 
 class SearchResult(BaseModel):
@@ -140,35 +59,35 @@ class TypesResult(BaseModel):
     types: list[TypeInfo]
 
 
-def _compact(h: Hit | Principle) -> ToolHit:
-    s = h.source
-    return ToolHit(
-        id=h.id,
-        type=h.type,
-        title=h.title,
-        summary=h.summary,
-        advice=h.advice,
-        citation=Citation(doc=s.doc, article=s.title, start=s.start, end=s.end),
-    )
+class GetRequest(BaseModel):
+    """get_principle's request: the id (GET /principles/{id} takes it in the path)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    id: str = Field(min_length=1, max_length=100, description="a principle id from an earlier result")
 
 
-def search_principles(kb: KnowledgeBase, a: SearchArgs) -> SearchResult:
-    resp = kb.search(SearchRequest(query=a.query, k=a.k or 5, types=a.types))
-    return SearchResult(results=[_compact(h) for h in resp.hits])
+class NoRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def ask(kb: KnowledgeBase, a: AskArgs) -> AskResult:
-    resp = kb.ask(AskRequest(question=a.question, k=5))
-    return AskResult(answered=resp.answered, answer=resp.answer, sources=[_compact(h) for h in resp.hits])
+def _search(ops: Operations, req: BaseModel) -> SearchResult:
+    assert isinstance(req, SearchRequest)
+    return SearchResult(results=[to_compact(h) for h in ops.search(req).hits])
 
 
-def diagnose_situation(kb: KnowledgeBase, a: DiagnoseArgs) -> DiagnoseResult:
-    # the assistant gets pitfalls, each naming its fixes, rather than the linked principles as items
-    resp = kb.diagnose(DiagnoseRequest(situation=a.situation, k=5, pitfalls_only=True))
+def _ask(ops: Operations, req: BaseModel) -> AskResult:
+    assert isinstance(req, AskRequest)
+    resp = ops.ask(req)
+    return AskResult(answered=resp.answered, answer=resp.answer, sources=[to_compact(h) for h in resp.hits])
+
+
+def _diagnose(ops: Operations, req: BaseModel) -> DiagnoseResult:
+    assert isinstance(req, DiagnoseRequest)
+    resp = ops.diagnose(req)
     return DiagnoseResult(
         pitfalls=[
             DiagnoseItem(
-                **_compact(h).model_dump(),
+                **to_compact(h).model_dump(),
                 matched=[m.text for m in h.matched],
                 fixes=[f.title for f in h.fixes],
             )
@@ -177,22 +96,67 @@ def diagnose_situation(kb: KnowledgeBase, a: DiagnoseArgs) -> DiagnoseResult:
     )
 
 
-def get_principle(kb: KnowledgeBase, a: GetArgs) -> PrincipleResult:
-    p = kb.get(a.id)
-    return PrincipleResult(**_compact(p).model_dump(), symptoms=p.symptoms, quote=p.source.quote)
+def _get(ops: Operations, req: BaseModel) -> PrincipleResult:
+    assert isinstance(req, GetRequest)
+    p = ops.get(req.id)
+    return PrincipleResult(**to_compact(p).model_dump(), symptoms=p.symptoms, quote=p.source.quote)
 
 
-def list_types(kb: KnowledgeBase, a: NoArgs) -> TypesResult:
-    return TypesResult(types=kb.types().types)
+def _types(ops: Operations, req: BaseModel) -> TypesResult:
+    return TypesResult(types=ops.types().types)
 
 
 @dataclass(frozen=True)
 class Tool:
     name: str
     description: str
-    args: type[_Args]
+    request: type[BaseModel]  # the operation's request model
     result: type[BaseModel]
-    handler: Callable[[KnowledgeBase, Any], BaseModel]
+    handler: Callable[[Operations, BaseModel], BaseModel]
+    exposed: tuple[str, ...] = ()  # the request fields an assistant sets
+    descriptions: Mapping[str, str] = field(default_factory=dict)  # what the assistant reads, per field
+    defaults: Mapping[str, object] = field(default_factory=dict)  # the tool's own defaults
+    fixed: Mapping[str, object] = field(default_factory=dict)  # set by the tool, not the assistant
+
+    @property
+    def args(self) -> type[BaseModel]:
+        return _args_model(self)
+
+    def request_from(self, args: BaseModel) -> BaseModel:
+        given = {k: v for k, v in args.model_dump(exclude_none=True).items()}
+        return self.request.model_validate({**self.defaults, **given, **self.fixed})
+
+
+_ARGS: dict[str, type[BaseModel]] = {}
+
+
+def _args_model(tool: Tool) -> type[BaseModel]:
+    """The request model's exposed fields; a field with a default becomes optional and nullable (null:
+    the default), as OpenAI's strict mode wants every property listed."""
+    if tool.name not in _ARGS:
+        fields: dict[str, Any] = {}
+        for name in tool.exposed:
+            info = tool.request.model_fields[name]
+            described = FieldInfo.merge_field_infos(
+                info, description=tool.descriptions.get(name, info.description)
+            )
+            if info.is_required():
+                fields[name] = (Annotated[info.annotation, described], ...)
+            else:
+                default = tool.defaults.get(name, info.get_default(call_default_factory=True))
+                described.default = None
+                bounds = [getattr(m, a) for m in info.metadata for a in ("ge", "le") if hasattr(m, a)]
+                hint = described.description or name
+                hint += f", {bounds[0]}-{bounds[1]}" if len(bounds) == 2 else ""
+                hint += f" (default {default})" if default is not None else ""
+                described.description = hint
+                fields[name] = (Annotated[info.annotation | None, described], None)  # type: ignore[operator]
+        _ARGS[tool.name] = create_model(
+            f"{''.join(w.title() for w in tool.name.split('_'))}Args",
+            __config__=ConfigDict(extra="forbid"),
+            **fields,
+        )
+    return _ARGS[tool.name]
 
 
 TOOLS: list[Tool] = [
@@ -200,73 +164,119 @@ TOOLS: list[Tool] = [
         "search_principles",
         "检索社群运营知识库中的原则(陷阱、做法、定位步骤、角色等),返回带出处的条目。"
         " Search the community-operations knowledge base for cited principles; use for keywords or topics.",
-        SearchArgs,
+        SearchRequest,
         SearchResult,
-        search_principles,
+        _search,
+        exposed=("query", "k", "types"),
+        descriptions={
+            "query": "search text in Chinese (simplified or traditional)",
+            "k": "how many results",
+            "types": "only these principle types; see list_types",
+        },
+        defaults={"k": 5},
     ),
     Tool(
         "ask",
         "用知识库回答关于社群运营的问题,答案带引用;answered=false 表示知识库没有答案,应如实告诉用户。"
         " Answer a question about running WeChat communities with citations; answered=false means the"
         " knowledge base has no answer: tell the user so instead of guessing.",
-        AskArgs,
+        AskRequest,
         AskResult,
-        ask,
+        _ask,
+        exposed=("question",),
+        descriptions={"question": "the user's question, in Chinese"},
     ),
     Tool(
         "diagnose_situation",
         "用户描述社群里出了什么问题时使用:返回匹配的陷阱、触发匹配的原话和应对建议。"
         " Use when the user describes what is going wrong in their community: returns the matching pitfalls,"
         " the words that matched, and what to do instead.",
-        DiagnoseArgs,
+        DiagnoseRequest,
         DiagnoseResult,
-        diagnose_situation,
+        _diagnose,
+        exposed=("situation",),
+        descriptions={"situation": "what is going wrong in the user's community, in their words"},
+        # the assistant gets pitfalls, each naming its fixes, rather than the linked principles as items
+        fixed={"pitfalls_only": True},
     ),
     Tool(
         "get_principle",
         "按 id 取一条原则的完整内容和原文出处。 Fetch one principle by id, with its verbatim source passage.",
-        GetArgs,
+        GetRequest,
         PrincipleResult,
-        get_principle,
+        _get,
+        exposed=("id",),
     ),
     Tool(
         "list_types",
         "列出原则的类型词表,用于 search_principles 的 types 过滤。"
         " List the principle types, for the types filter of search_principles.",
-        NoArgs,
+        NoRequest,
         TypesResult,
-        list_types,
+        _types,
     ),
 ]
 BY_NAME = {t.name: t for t in TOOLS}
 
 
-def call_tool(kb: KnowledgeBase, name: str, arguments: dict[str, Any]) -> BaseModel:
+def _call_model(tool: Tool) -> type[BaseModel]:
+    """A POST /tools/call body for one tool: its name and its arguments, told apart by `name`."""
+    args = tool.args
+    arguments: Any = (args, Field(default_factory=args)) if not args.model_fields else (args, ...)
+    name: Any = Literal[tool.name]
+    return create_model(
+        f"{args.__name__.removesuffix('Args')}Call",
+        __config__=ConfigDict(extra="forbid"),
+        name=(name, ...),
+        arguments=arguments,
+    )
+
+
+# the published schema says exactly which arguments each tool takes, and FastAPI validates against it
+ToolCall: Any = Annotated[
+    Union[tuple(_call_model(t) for t in TOOLS)],  # noqa: UP007 (a union built from the registry)
+    Field(discriminator="name", description="a tool name from GET /tools and that tool's arguments"),
+]
+
+
+def call_tool(ops: Operations, name: str, arguments: dict[str, Any]) -> BaseModel:
     """Validate arguments against the tool's model and run it; bad input raises InputError."""
     tool = BY_NAME.get(name)
     if tool is None:
-        raise InputError(f"name: unknown tool {name!r}; tools: {', '.join(BY_NAME)}", field="name")
+        raise InputError(f"name: unknown tool {name!r}; tools: {', '.join(BY_NAME)}")
     try:
         args = tool.args.model_validate(arguments)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err["loc"]) or "arguments"
-        raise InputError(f"arguments.{where}: {err['msg']}", field="arguments") from exc
-    return run_tool(kb, tool, args)
+        raise InputError(describe_validation(exc.errors(), prefix="arguments.")) from exc
+    return run_tool(ops, tool, args)
 
 
-def run_call(kb: KnowledgeBase, call: AnyCall) -> BaseModel:
+def run_call(ops: Operations, call: BaseModel) -> BaseModel:
     """Run an already validated POST /tools/call body."""
-    return run_tool(kb, BY_NAME[call.name], call.arguments)
+    name = getattr(call, "name")  # noqa: B009 (the call models are built at run time)
+    return run_tool(ops, BY_NAME[name], getattr(call, "arguments"))  # noqa: B009
 
 
-def run_tool(kb: KnowledgeBase, tool: Tool, args: _Args) -> BaseModel:
+def run_tool(ops: Operations, tool: Tool, args: BaseModel) -> BaseModel:
     try:
-        return tool.handler(kb, args)
+        req = tool.request_from(args)
     except ValidationError as exc:  # the core's request models reject e.g. whitespace-only text
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err["loc"])
-        raise InputError(f"arguments.{where}: {err['msg'].removeprefix('Value error, ')}") from exc
+        raise InputError(describe_validation(exc.errors(), prefix="arguments.")) from exc
+    return tool.handler(ops, req)
+
+
+def signature(tool: Tool) -> inspect.Signature:
+    """The tool's arguments as a Python signature (keyword-only), for the MCP SDK to derive its schema."""
+    params = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=inspect.Parameter.empty if info.is_required() else None,
+            annotation=Annotated[info.annotation, info],
+        )
+        for name, info in tool.args.model_fields.items()
+    ]
+    return inspect.Signature(params, return_annotation=tool.result)
 
 
 def openai_schema(tool: Tool) -> dict[str, Any]:

@@ -9,15 +9,23 @@ from typer.testing import CliRunner
 
 from service import cli
 from service.client import KBClient, KBClientError
-from service.models import AskResponse, DiagnoseResponse, Principle, SearchResponse
+from service.models import (
+    AskRequest,
+    AskResponse,
+    DiagnoseRequest,
+    DiagnoseResponse,
+    Principle,
+    SearchRequest,
+    SearchResponse,
+)
 
 
 def test_typed_methods(server_url: str) -> None:
     with KBClient(server_url) as kb:
-        assert isinstance(kb.search("入群门槛", k=2), SearchResponse)
-        ask = kb.ask("社群定位分哪几步?")
+        assert isinstance(kb.search(SearchRequest(query="入群门槛", k=2)), SearchResponse)
+        ask = kb.ask(AskRequest(question="社群定位分哪几步?"))
         assert isinstance(ask, AskResponse) and ask.answered
-        assert isinstance(kb.diagnose("群里全是广告"), DiagnoseResponse)
+        assert isinstance(kb.diagnose(DiagnoseRequest(situation="群里全是广告")), DiagnoseResponse)
         assert isinstance(kb.get("p001-aidass-model"), Principle)
         assert kb.health().status == "ok"
         assert "pitfall" in {t.name for t in kb.types().types}
@@ -29,7 +37,7 @@ def test_errors_carry_status_and_code(server_url: str) -> None:
             kb.get("nope")
         assert (err.value.status, err.value.code) == (404, "not_found")
         with pytest.raises(KBClientError) as err:
-            kb.search("群", types=["nope"])
+            kb.search(SearchRequest(query="群", types=["nope"]))
         assert (err.value.status, err.value.code) == (422, "unknown_type")
 
 

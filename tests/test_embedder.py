@@ -72,8 +72,8 @@ def torch_embedder(settings: Settings) -> SentenceTransformerEmbedder:
 
 @pytest.fixture(scope="module")
 def onnx_embedder(kb: KnowledgeBase) -> OnnxEmbedder:
-    assert isinstance(kb.embedder.inner, OnnxEmbedder), "the default query encoder is the ONNX export"
-    return kb.embedder.inner
+    assert isinstance(kb.encoder.embedder.inner, OnnxEmbedder), "the default query encoder is the ONNX export"
+    return kb.encoder.embedder.inner
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def test_serving_does_not_import_torch() -> None:
     code = (
         "import sys; from service.kb import KnowledgeBase; from service.settings import get_settings; "
         "kb = KnowledgeBase.load(get_settings()); kb.warm_up(); "
-        "print(type(kb.embedder.inner).__name__, 'torch' in sys.modules)"
+        "print(type(kb.encoder.embedder.inner).__name__, 'torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["OnnxEmbedder", "False"]

@@ -108,7 +108,7 @@ def own_index(tmp_path: Path, settings: Settings) -> Settings:
 
 
 def test_reload_under_load_never_fails_a_request(own_index: Settings, kb: KnowledgeBase) -> None:
-    local = KnowledgeBase(own_index, kb.index, kb.embedder.inner)
+    local = KnowledgeBase(own_index, kb.index, kb.encoder.embedder.inner)
     with TestClient(create_app(own_index.model_copy(update={"api_keys": ["k"]}), local)) as c:
         auth = {"Authorization": "Bearer k"}
         stop = threading.Event()
@@ -133,7 +133,7 @@ def test_reload_under_load_never_fails_a_request(own_index: Settings, kb: Knowle
 
 
 def test_failed_reload_keeps_the_old_index(own_index: Settings, kb: KnowledgeBase) -> None:
-    local = KnowledgeBase(own_index, kb.index, kb.embedder.inner)
+    local = KnowledgeBase(own_index, kb.index, kb.encoder.embedder.inner)
     before = local.health().index
     victim = (own_index.index_dir / "current" / "records.json").resolve()
     victim.write_text("{}", encoding="utf-8")

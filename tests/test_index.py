@@ -14,8 +14,9 @@ import pytest
 
 from service.corpus import load_corpus
 from service.errors import IndexError_, IndexStaleError
-from service.index import build_index, is_fresh, load_index, split_sentences
+from service.index import build_index, is_fresh, load_index
 from service.settings import Settings
+from service.texts import split_sentences
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -51,8 +52,9 @@ def built(tmp_path: Path, corpus) -> Path:  # type: ignore[no-untyped-def]
 def test_build_then_load(built: Path, corpus) -> None:  # type: ignore[no-untyped-def]
     index = load_index(built, CORPUS, "fake-embedder")
     assert index.manifest.principles == len(corpus.principles)
-    assert index.vectors.ntotal == index.manifest.vectors == len(index.owners)
-    assert [p.id for p in index.records.principles] == sorted(p.id for p in corpus.principles)
+    dense = index.retriever("dense")
+    assert dense.vectors.ntotal == index.manifest.vectors == len(dense.evidence)
+    assert [p.id for p in index.catalog.principles] == sorted(p.id for p in corpus.principles)
     assert is_fresh(built, CORPUS, "fake-embedder")
 
 

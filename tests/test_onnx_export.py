@@ -15,8 +15,9 @@ import pytest
 from service.embedder import OnnxEmbedder, SentenceTransformerEmbedder
 from service.errors import IndexError_
 from service.index import load_index
-from service.kb import KnowledgeBase, make_embedder
+from service.kb import KnowledgeBase
 from service.onnx_export import MIN_PARITY_COSINE, ExportError, _parity, export_encoder, export_or_explain
+from service.query import make_query_embedder
 from service.settings import Settings
 
 
@@ -33,9 +34,10 @@ def test_built_index_carries_a_checked_encoder(kb: KnowledgeBase) -> None:
 
 
 def test_parity_check_tells_a_faithful_export_from_a_broken_one(kb: KnowledgeBase) -> None:
-    rows = np.arange(0, len(kb.index.owners), 40)
-    texts = [kb.index.owners[i].text for i in rows]
-    torch_vecs = kb.index.vectors.reconstruct_batch(rows)  # the index's own document vectors, from torch
+    dense = kb.index.retriever("dense")
+    rows = np.arange(0, len(dense.evidence), 40)
+    texts = [dense.evidence[i].text for i in rows]
+    torch_vecs = dense.vectors.reconstruct_batch(rows)  # the index's own document vectors, from torch
     folder = kb.index.encoder_dir
     assert folder is not None
     assert _parity(folder, texts, torch_vecs) >= 0.99
@@ -85,15 +87,15 @@ def test_index_without_encoder_serves_with_torch(
 ) -> None:
     bare = dataclasses.replace(kb.index, manifest=kb.index.manifest.model_copy(update={"encoder": None}))
     with caplog.at_level(logging.WARNING, logger="kb"):
-        embedder = make_embedder(settings, bare)
+        embedder = make_query_embedder(settings, bare.encoder_dir)
     assert isinstance(embedder, SentenceTransformerEmbedder)
     assert "the index has no ONNX encoder" in caplog.text and "encoding queries with torch" in caplog.text
 
 
 def test_encoder_setting_chooses(kb: KnowledgeBase, settings: Settings) -> None:
-    assert isinstance(make_embedder(settings, kb.index), OnnxEmbedder)
+    assert isinstance(make_query_embedder(settings, kb.index.encoder_dir), OnnxEmbedder)
     torch_settings = settings.model_copy(update={"encoder": "torch"})
-    assert isinstance(make_embedder(torch_settings, kb.index), SentenceTransformerEmbedder)
+    assert isinstance(make_query_embedder(torch_settings, kb.index.encoder_dir), SentenceTransformerEmbedder)
 
 
 def test_tampered_encoder_is_refused(tmp_path: Path, settings: Settings) -> None:

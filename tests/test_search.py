@@ -62,5 +62,7 @@ def test_unknown_type_names_the_field(kb: KnowledgeBase) -> None:
 def test_hits_explain_their_rank(kb: KnowledgeBase) -> None:
     hits = kb.search(SearchRequest(query="社群运营就是卖货吗", k=10)).hits
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
-    assert all(h.scores.dense is not None for h in hits)
-    assert any(h.scores.bm25 for h in hits)
+    assert all(set(h.scores) == {"dense", "bm25"} for h in hits)
+    # a cosine for every hit (dense scores every principle), a BM25 score for those sharing a word
+    assert all(0.3 < (h.scores["dense"] or 0.0) <= 1.0 for h in hits)
+    assert any(h.scores["bm25"] for h in hits)

@@ -1,6 +1,7 @@
-"""Diagnose: which pitfalls a described situation is in, why each matched, and what to read next.
+"""Diagnose's policy: which pitfalls a described situation is in, why each matched, what to read next.
 
-The list is built in three parts, each measured on the development set before it was kept:
+The list is built in three parts over the same ranked candidates as search and ask, each measured on
+the development set before it was kept:
 1. pitfalls ranked against the whole situation, with each clause's own best pitfall guaranteed a place,
    so a long paragraph cannot hide its second and third problem behind the first;
 2. right after the leading pitfall, what it links to: the same point in another article, then the
@@ -9,52 +10,45 @@ The list is built in three parts, each measured on the development set before it
    situations are answered by a practice or a description (how senior executives use groups) rather
    than by a second pitfall.
 Parts 2 and 3 give way to every clause's own pitfall, and `pitfalls_only` keeps part 1 alone.
+"Pitfall" means the types flagged `diagnosed` in corpus/types.yaml.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from service import answer
-from service.embedder import Vectors
+from service.ask import COSINE, LINK_SHARE
 from service.hits import to_hit, to_link
 from service.models import DiagnoseHit, DiagnoseRequest, DiagnoseResponse, Match
-from service.search import DenseScores, FloatArray, Ranked, Searcher, Variant
+from service.query import Query
+from service.retrieval import Ranked, Retrieval, Variant
+
+__all__ = ["diagnose"]
 
 # a clause counts as describing a pitfall only this close (cosine) to one of its texts
 CLAUSE_MIN_COSINE = 0.80
 # how many pitfalls one clause may name
 CLAUSE_PITFALLS = 2
-# the leading pitfall's links take at most (k + 1) // LINK_SHARE places
-LINK_SHARE = 3
 # the closest non-pitfall passages take at most k // CONTEXT_SHARE places, at the end
 CONTEXT_SHARE = 4
 
 
-@dataclass(frozen=True)
-class _Whole:
-    """The whole situation's scores over every principle."""
-
-    dense: DenseScores
-    bm25: FloatArray
-
-
 def diagnose(
-    s: Searcher, req: DiagnoseRequest, clauses: list[Match], vecs: Vectors, texts: list[str], variant: Variant
+    req: DiagnoseRequest, query: Query, retrieval: Retrieval, variant: Variant = "fused"
 ) -> DiagnoseResponse:
-    """`clauses` split the situation; `vecs` and `texts` are the clauses' and then the whole text's
-    normalised texts and embeddings (encoded by the caller, through its cache)."""
-    pitfalls = s.mask(types={"pitfall"})
-    whole = _Whole(s.dense(vecs[-1]), s.bm25(texts[-1]))
-    overall = s.rank(whole.dense, whole.bm25, pitfalls, int(pitfalls.sum()), variant)
+    """`query` is the situation with every clause encoded."""
+    catalog = retrieval.catalog
+    pitfalls = catalog.mask(types=catalog.types_where("diagnosed"))
+    whole = retrieval.signals(query)
+    overall = retrieval.rank(whole, pitfalls, int(pitfalls.sum()), variant)
     matched: dict[str, list[tuple[float, Match, Ranked]]] = {}
     clause_best: list[str] = []
-    for clause, vec, text in zip(clauses, vecs[:-1], texts[:-1], strict=True):
-        ranked = s.rank(s.dense(vec), s.bm25(text), pitfalls, CLAUSE_PITFALLS, variant)
-        strong = [r for r in ranked if (r.dense or 0.0) >= CLAUSE_MIN_COSINE]
+    for clause in query.clauses:
+        assert clause.span is not None
+        ranked = retrieval.search(clause, pitfalls, CLAUSE_PITFALLS, variant)
+        strong = [r for r in ranked if (r.signal(COSINE) or 0.0) >= CLAUSE_MIN_COSINE]
         for r in strong:
-            matched.setdefault(r.principle.id, []).append((r.dense or 0.0, clause, r))
-        if strong and len(clauses) > 1:
+            matched.setdefault(r.principle.id, []).append((r.signal(COSINE) or 0.0, clause.span, r))
+        if strong and len(query.clauses) > 1:
             clause_best.append(strong[0].principle.id)
 
     k = req.k
@@ -62,14 +56,14 @@ def diagnose(
     links: list[str] = []
     context: list[str] = []
     if ranked_ids and not req.pitfalls_only:
-        lead = s.by_id[ranked_ids[0]]
+        lead = catalog.by_id[ranked_ids[0]]
         # places left once the lead and every clause's own pitfall are counted
         spare = k - 1 - len(set(clause_best) - {lead.id})
         links = [i for i in dict.fromkeys([*lead.related, *lead.fixed_by]) if i != lead.id]
         links = links[: max(0, min((k + 1) // LINK_SHARE, spare))]
         n_context = max(0, min(k // CONTEXT_SHARE, spare - len(links)))
         if n_context:
-            others = s.rank(whole.dense, whole.bm25, ~pitfalls, n_context + len(links), variant)
+            others = retrieval.rank(whole, ~pitfalls, n_context + len(links), variant)
             context = [r.principle.id for r in others if r.principle.id not in links][:n_context]
     placed = {*links, *context}
     order = _guarantee(
@@ -84,20 +78,19 @@ def diagnose(
     overall_by_id = {r.principle.id: r for r in overall}
     hits: list[DiagnoseHit] = []
     for pid in order:
-        p = s.by_id[pid]
+        p = catalog.by_id[pid]
         clause_hits = sorted(matched.get(pid, []), key=lambda x: -x[0])
         linked_from = hits[0].id if pid in links else None
         if pid in overall_by_id and (clause_hits or pid not in placed):
             # ranked, or placed but also named by a clause of the situation: its own words explain it
             r = overall_by_id[pid]
-            best = clause_hits[0][2] if clause_hits else r
-            why = answer.explain_match(best.best_field, best.best_text)
+            why = answer.explain_match((clause_hits[0][2] if clause_hits else r).evidence)
         elif linked_from:
-            r = s.scored(pid, whole.dense, whole.bm25, hits[0].score)
-            why = answer.explain_link(hits[0].title, fixes=pid in s.by_id[hits[0].id].fixed_by)
+            r = retrieval.placed(whole, pid, hits[0].score)
+            why = answer.explain_link(hits[0].title, fixes=pid in catalog.by_id[hits[0].id].fixed_by)
         else:  # context: placed at the end, below every pitfall
-            r = s.scored(pid, whole.dense, whole.bm25, min(h.score for h in hits) if hits else 0.0)
-            why = answer.explain_context(r.best_field, r.best_text)
+            r = retrieval.placed(whole, pid, min(h.score for h in hits) if hits else 0.0)
+            why = answer.explain_context(r.evidence)
         hits.append(
             DiagnoseHit(
                 **to_hit(r).model_dump(exclude={"advice"}),
@@ -105,8 +98,8 @@ def diagnose(
                 matched=sorted((m for _, m, _ in clause_hits), key=lambda m: m.start),
                 why=why,
                 linked_from=linked_from,
-                fixes=[to_link(s.by_id[i]) for i in p.fixed_by],
-                related=[to_link(s.by_id[i]) for i in p.related],
+                fixes=[to_link(catalog.by_id[i]) for i in p.fixed_by],
+                related=[to_link(catalog.by_id[i]) for i in p.related],
             )
         )
     return DiagnoseResponse(situation=req.situation, hits=hits)

@@ -1,0 +1,109 @@
+"""HTTP edge: the app factory. Routes live in routers per concern (service/api/routers/), who may call
+them is route metadata (service/api/access.py), errors leave in one shape (service/api/errors.py). No
+ranking or answer logic lives here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+
+from service import __version__
+from service.api.access import GuardedRoute, guard_asgi
+from service.api.deps import KBDep, get_kb
+from service.api.errors import ERROR_RESPONSES, install_error_handlers
+from service.api.routers import admin, assistants, browse, meta, query
+from service.kb import KnowledgeBase
+from service.metrics import Metrics
+from service.middleware import AccessLog, BodyLimit
+from service.settings import Settings, get_settings
+
+__all__ = ["KBDep", "create_app", "get_kb"]
+
+
+def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    from service.mcp_server import create_mcp
+
+    mcp = create_mcp(lambda: app.state.kb)
+    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host=settings.host)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.kb = kb or KnowledgeBase.load(settings)
+        app.state.metrics.set_index(app.state.kb.index.manifest)
+        async with mcp.session_manager.run():
+            yield
+
+    app = FastAPI(
+        title="社群运营知识库 community-ops knowledge base",
+        version=__version__,
+        description="Curated, cited principles on running WeChat communities: search, ask, diagnose.",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+        # served by the meta router instead, so that they are guarded like every route
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.router.route_class = GuardedRoute  # a route added straight to the app is guarded too
+    app.state.metrics = Metrics()
+    app.state.api_keys = settings.api_keys
+    for router in (
+        meta.open_router,
+        meta.router,
+        query.router,
+        browse.router,
+        assistants.router,
+        admin.router,
+    ):
+        app.include_router(router)
+    # MCP over streamable HTTP, served by the same process and the same KnowledgeBase; not a FastAPI
+    # route, so guarded here (the transport checks its own bodies and content types)
+    for route in mcp_app.routes:
+        route.app = guard_asgi(route.app, settings.api_keys)  # type: ignore[attr-defined]
+    app.router.routes.extend(mcp_app.routes)
+    install_error_handlers(app)
+
+    # added innermost first: the access log sees every request, CORS answers preflights before any route
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(AccessLog, metrics=app.state.metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The schema, with the filters' accepted values taken from the index being served (the same
+    catalog that validates them), so clients and the fuzz run see them."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            openapi_version=app.openapi_version,
+        )
+        kb: KnowledgeBase | None = getattr(app.state, "kb", None)
+        if kb is not None:
+            catalog = kb.index.catalog
+            enums = {"type": sorted(catalog.type_names), "doc": sorted(catalog.doc_names)}
+            for param in schema["paths"]["/principles"]["get"].get("parameters", []):
+                if param["name"] in enums:
+                    param["schema"] = {
+                        "anyOf": [{"type": "string", "enum": enums[param["name"]]}, {"type": "null"}]
+                    }
+            app.openapi_schema = schema
+        return schema
+    return app.openapi_schema

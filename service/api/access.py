@@ -1,0 +1,102 @@
+"""Who may call a route and what body it takes: declared on the route, checked before its body is read.
+
+Every route of our routers is a `GuardedRoute` (FastAPI's documented custom-route-class seam) carrying
+an `Access`: OPEN (health), KEY (the default: needs a bearer key when KB_API_KEYS is set), ADMIN
+(always needs a key; closed without keys). Whether a POST must be JSON is read from the route itself:
+any route with a body field. So a new route on any router is checked without anyone listing its path;
+`router()` makes KEY routers, and the app's own router is KEY too. The routes that are not FastAPI
+routes (the MCP transport, the docs) are wrapped with `guard_asgi` by the app factory.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, ClassVar
+
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+
+from service.api.errors import render
+from service.middleware import ASGIApp, Receive, Scope, Send, header, send_error
+
+__all__ = ["Access", "GuardedRoute", "guard_asgi", "route_class", "router"]
+
+_Problem = tuple[str, str, dict[str, str]] | None
+
+
+class Access(enum.Enum):
+    OPEN = "open"
+    KEY = "key"
+    ADMIN = "admin"
+
+
+def _key_ok(scope: Scope, keys: Sequence[bytes]) -> bool:
+    auth = header(scope, b"authorization")
+    if not auth.lower().startswith("bearer "):
+        return False
+    given = auth[7:].strip().encode()
+    # compare against every key so timing does not reveal which one (or whether any) matched
+    return any([hmac.compare_digest(given, k) for k in keys])
+
+
+def check(scope: Scope, access: Access, keys: Sequence[bytes], takes_json: bool) -> _Problem:
+    """The error (code, message, headers) a request gets before its route runs, or None."""
+    if access is Access.ADMIN and not keys:
+        return "forbidden", "admin endpoints are disabled: set KB_API_KEYS", {}
+    if access is not Access.OPEN and (keys or access is Access.ADMIN) and not _key_ok(scope, keys):
+        message = "missing or wrong API key: send 'Authorization: Bearer <key>'"
+        return "unauthorized", message, {"www-authenticate": "Bearer"}
+    if takes_json and header(scope, b"content-type").split(";")[0].strip().lower() != "application/json":
+        return "unsupported_media_type", "send the body as application/json", {}
+    return None
+
+
+def _keys(app: Any) -> list[bytes]:
+    return [k.encode() for k in getattr(app.state, "api_keys", [])]
+
+
+class GuardedRoute(APIRoute):
+    access: ClassVar[Access] = Access.KEY
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        takes_json = self.body_field is not None and "POST" in (self.methods or ())
+
+        async def guarded(request: Request) -> Response:
+            problem = check(request.scope, self.access, _keys(request.app), takes_json)
+            if problem is not None:
+                code, message, headers = problem
+                return render(code, message, headers=headers)
+            return await handler(request)
+
+        return guarded
+
+
+def route_class(access: Access) -> type[APIRoute]:
+    """A GuardedRoute with this access, for an APIRouter's `route_class`."""
+    if access is Access.KEY:
+        return GuardedRoute
+    return type(f"{access.name.title()}Route", (GuardedRoute,), {"access": access})
+
+
+def router(access: Access = Access.KEY, **kwargs: Any) -> APIRouter:
+    """An APIRouter whose routes are guarded: KEY unless said otherwise."""
+    return APIRouter(route_class=route_class(access), **kwargs)
+
+
+def guard_asgi(inner: ASGIApp, keys: list[str], access: Access = Access.KEY) -> ASGIApp:
+    """The same check around a plain ASGI app (the MCP transport, the docs); bodies are theirs to check."""
+    encoded = [k.encode() for k in keys]
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        problem = check(scope, access, encoded, takes_json=False) if scope["type"] == "http" else None
+        if problem is not None:
+            code, message, headers = problem
+            return await send_error(
+                send, code, message, tuple((k.encode(), v.encode()) for k, v in headers.items())
+            )
+        await inner(scope, receive, send)
+
+    return guarded

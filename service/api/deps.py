@@ -1,0 +1,26 @@
+"""Dependencies of the routes: the KnowledgeBase and the metrics, both living on app.state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from service.kb import KnowledgeBase
+from service.metrics import Metrics
+
+__all__ = ["KBDep", "MetricsDep", "get_kb", "get_metrics"]
+
+
+def get_kb(request: Request) -> KnowledgeBase:
+    kb: KnowledgeBase = request.app.state.kb
+    return kb
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+KBDep = Annotated[KnowledgeBase, Depends(get_kb)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]

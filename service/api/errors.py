@@ -1,0 +1,73 @@
+"""The exception handlers: every error, whatever raised it, leaves in the one shape of service.errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.errors import (
+    EDGE_CODES,
+    InputError,
+    KBError,
+    code_for_status,
+    describe_validation,
+    edge,
+    error_body,
+)
+from service.models import ErrorBody
+
+__all__ = ["ERROR_RESPONSES", "install_error_handlers"]
+
+# what the OpenAPI document lists for every route
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": desc}
+    for code, desc in [
+        (400, "body is not valid JSON in UTF-8"),
+        (401, "missing or wrong API key (when KB_API_KEYS is set)"),
+        (403, "admin endpoints without KB_API_KEYS"),
+        (404, "unknown id or path"),
+        (413, "request body over KB_MAX_BODY_BYTES"),
+        (415, "body is not application/json"),
+        (422, "invalid input; the message names the field"),
+        (500, "server error"),
+        (503, "the index cannot be (re)loaded"),
+    ]
+}
+assert {EDGE_CODES[c].status for c in EDGE_CODES if EDGE_CODES[c].status} <= set(ERROR_RESPONSES) | {405}
+
+
+def render(
+    code: str, message: str, status: int | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        error_body(code, message),
+        status_code=status or edge(code).status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(KBError)
+    async def _kb_error(request: Request, exc: KBError) -> Response:
+        return render(exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return render(InputError.code, describe_validation(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        message = str(exc.detail)
+        if exc.status_code == 400 and "parsing the body" in message:
+            message = "the body is not valid JSON in UTF-8"
+        return render(code_for_status(exc.status_code), message, exc.status_code, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        return render("internal_error", "internal error; the server log has the details")

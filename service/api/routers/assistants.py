@@ -1,0 +1,27 @@
+"""The chat-assistant tools, OpenAI function-calling style (MCP is mounted at /mcp by the app)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Body
+
+from service import tools
+from service.api.access import router as make_router
+from service.api.deps import KBDep
+from service.models import ToolCallResponse, ToolList
+
+router = make_router(prefix="/tools", tags=["assistants"])
+
+
+@router.get("", response_model=ToolList)
+def list_tools() -> ToolList:
+    """The chat-assistant tools as OpenAI function-calling definitions (strict mode)."""
+    return ToolList(tools=[tools.openai_schema(t) for t in tools.TOOLS])
+
+
+@router.post("/call", response_model=ToolCallResponse)
+def call_tool(req: Annotated[tools.ToolCall, Body()], kb: KBDep) -> ToolCallResponse:
+    """Run one tool by name, as an assistant framework would after the model chose it."""
+    result = tools.run_call(kb, req)
+    return ToolCallResponse(name=req.name, result=result.model_dump(mode="json"))

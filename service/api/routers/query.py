@@ -1,0 +1,34 @@
+"""search, ask, diagnose: each route is one call to the KnowledgeBase with its request model."""
+
+from __future__ import annotations
+
+from service.api.access import router as make_router
+from service.api.deps import KBDep
+from service.models import (
+    AskRequest,
+    AskResponse,
+    DiagnoseRequest,
+    DiagnoseResponse,
+    SearchRequest,
+    SearchResponse,
+)
+
+router = make_router(tags=["query"])
+
+
+@router.post("/search", response_model=SearchResponse)
+def search(req: SearchRequest, kb: KBDep) -> SearchResponse:
+    """Hybrid (dense + BM25) search over principles; filter by `types` and `docs`."""
+    return kb.search(req)
+
+
+@router.post("/ask", response_model=AskResponse)
+def ask(req: AskRequest, kb: KBDep) -> AskResponse:
+    """A cited answer in Chinese, or `answered: false` when the knowledge base has nothing on it."""
+    return kb.ask(req)
+
+
+@router.post("/diagnose", response_model=DiagnoseResponse)
+def diagnose(req: DiagnoseRequest, kb: KBDep) -> DiagnoseResponse:
+    """Pitfalls matching a described situation, each with the words that matched and what to do."""
+    return kb.diagnose(req)

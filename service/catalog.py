@@ -1,0 +1,99 @@
+"""The catalog: the principles of one index, their types, the lists (groups) they form and their links.
+
+Built once per index and read by every request: lookups by id, type/doc filters, which lists a principle
+introduces or belongs to, each list's members in order. Nothing here ranks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel
+
+from service.errors import NotFoundError, UnknownTypeError
+from service.models import GroupInfo, Principle, TypeInfo, TypeSpec
+
+__all__ = ["BoolArray", "Catalog", "Records"]
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+class Records(BaseModel):
+    """records.json of an index: what the catalog is built from."""
+
+    principles: list[Principle]
+    types: list[TypeSpec]
+    groups: list[GroupInfo]
+
+
+class Catalog:
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self.principles = records.principles
+        self.by_id = {p.id: p for p in self.principles}
+        self.position = {p.id: i for i, p in enumerate(self.principles)}
+        self.types = records.types
+        self.type_names = frozenset(t.name for t in records.types)
+        self.doc_names = frozenset(p.source.doc for p in self.principles)
+        self._types = np.array([p.type for p in self.principles])
+        self._docs = np.array([p.source.doc for p in self.principles])
+        groups = {g.id: g for g in records.groups}
+        # the lists a principle introduces (as an overview), then the list it belongs to
+        self.groups_of: dict[str, list[GroupInfo]] = {p.id: [] for p in self.principles}
+        for g in groups.values():
+            for o in g.overviews:
+                self.groups_of[o].append(g)
+        for p in self.principles:
+            if p.group in groups and groups[p.group] not in self.groups_of[p.id]:
+                self.groups_of[p.id].append(groups[p.group])
+        # each list's members in the article's order
+        self.members: dict[str, list[Principle]] = {g: [] for g in groups}
+        for p in sorted(self.principles, key=lambda p: p.order or 0):
+            if p.group in groups:
+                self.members[p.group].append(p)
+
+    def __len__(self) -> int:
+        return len(self.principles)
+
+    def get(self, principle_id: str) -> Principle:
+        p = self.by_id.get(principle_id)
+        if p is not None:
+            return p
+        raise NotFoundError(f"no principle with id {principle_id!r}; search or list principles to find ids")
+
+    def type_infos(self) -> list[TypeInfo]:
+        """The vocabulary as served (GET /types): the behaviour flags stay inside."""
+        return [TypeInfo.model_validate(t.model_dump(include=set(TypeInfo.model_fields))) for t in self.types]
+
+    def types_where(self, flag: str) -> set[str]:
+        """Names of the types whose behaviour flag (corpus/types.yaml) is set."""
+        return {t.name for t in self.types if getattr(t, flag)}
+
+    def check_names(self, given: Sequence[str] | None, field: str) -> set[str] | None:
+        """A type or doc filter as a set (None when empty); a name the index lacks is a 422 listing them."""
+        if not given:
+            return None
+        known, what = (self.type_names, "type") if field.startswith("type") else (self.doc_names, "document")
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise UnknownTypeError(
+                f"{field}: unknown {what}(s) {', '.join(unknown)}; known {what}s: {', '.join(sorted(known))}"
+            )
+        return set(given)
+
+    def mask(self, types: set[str] | None = None, docs: set[str] | None = None) -> BoolArray:
+        keep = np.ones(len(self.principles), dtype=bool)
+        if types:
+            keep &= np.isin(self._types, list(types))
+        if docs:
+            keep &= np.isin(self._docs, list(docs))
+        return keep
+
+    def filter(self, types: set[str] | None = None, docs: set[str] | None = None) -> list[Principle]:
+        return [
+            p
+            for p in self.principles
+            if (types is None or p.type in types) and (docs is None or p.source.doc in docs)
+        ]

@@ -1,0 +1,162 @@
+"""The query pipeline: raw text -> a `Query` value (normalised text, clauses, their vectors), built once.
+
+    text ──normalize──▶ normalized ──split──▶ clauses ──QueryEncoder (cache, batching)──▶ Query
+
+Every retriever and every policy reads the same `Query`; nothing climbs back up to the facade to encode.
+A step that rewrites queries (e.g. an alias table) slots in between normalising and encoding and
+records what it did in `Query.rewrites`, so an explanation can say when it fired.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from service.embedder import BatchingEmbedder, Embedder, OnnxEmbedder, SentenceTransformerEmbedder, Vectors
+from service.models import Match
+from service.normalize import normalize_text
+from service.settings import Settings
+
+__all__ = ["Query", "QueryEncoder", "QueryRewriter", "Rewrite", "make_query_embedder", "split_clauses"]
+
+log = logging.getLogger("kb")
+
+_CLAUSE_SPLIT = re.compile(r"[。！？!?；;\n…，,、]+|(?:但是|而且|并且|另外|还有|同时|然后)")
+MIN_CLAUSE_CHARS = 4
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """One change a rewriting step made to the normalised text (e.g. an alias it expanded)."""
+
+    step: str
+    before: str
+    after: str
+
+
+class QueryRewriter(Protocol):
+    """A step between normalising and encoding: returns the new normalised text and what it changed."""
+
+    name: str
+
+    def rewrite(self, normalized: str) -> tuple[str, list[Rewrite]]: ...
+
+
+@dataclass(frozen=True)
+class Query:
+    """One text to retrieve for: the user's `text`, its `normalized` form (what is tokenised and
+    encoded) and its unit `vector`. A whole query also carries its `clauses`, each a Query of its own
+    whose `span` gives its offsets into the user's text."""
+
+    text: str
+    normalized: str
+    vector: Vectors
+    span: Match | None = None
+    clauses: tuple[Query, ...] = ()
+    rewrites: tuple[Rewrite, ...] = field(default=())
+
+
+def split_clauses(text: str) -> list[Match]:
+    """Clauses of a text with offsets into it; short fragments join their neighbour."""
+    parts: list[Match] = []
+    pos = 0
+    for m in [*_CLAUSE_SPLIT.finditer(text), None]:
+        end = m.start() if m else len(text)
+        chunk = text[pos:end]
+        stripped = chunk.strip()
+        if stripped:
+            start = pos + chunk.index(stripped)
+            parts.append(Match(text=stripped, start=start, end=start + len(stripped)))
+        pos = m.end() if m else len(text)
+    merged: list[Match] = []
+    for part in parts:
+        if merged and (len(part.text) < MIN_CLAUSE_CHARS or len(merged[-1].text) < MIN_CLAUSE_CHARS):
+            prev = merged.pop()
+            part = Match(text=text[prev.start : part.end], start=prev.start, end=part.end)
+        merged.append(part)
+    return merged
+
+
+def make_query_embedder(settings: Settings, encoder_dir: Path | None = None) -> Embedder:
+    """The query encoder: the index's int8 ONNX export unless KB_ENCODER=torch or the index has none.
+    (`encoder_dir` comes from the index's manifest, so a model trained at build time lands here too.)"""
+    if settings.encoder == "onnx":
+        if encoder_dir is not None:
+            return OnnxEmbedder(encoder_dir, settings.encoder_threads)
+        log.warning("the index has no ONNX encoder (see `kb build`'s output): encoding queries with torch")
+    return SentenceTransformerEmbedder(settings.model)
+
+
+class QueryEncoder:
+    """Builds `Query` values: normalises, rewrites, splits, and encodes through an LRU cache of repeats
+    and one batching worker shared by every request of the process."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        cache_size: int = 1024,
+        batch_wait_ms: float = 0.0,
+        rewriters: Sequence[QueryRewriter] = (),
+    ) -> None:
+        self.embedder = BatchingEmbedder(embedder, batch_wait_ms)
+        self.rewriters = tuple(rewriters)
+        self._size = cache_size
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.embedder.name
+
+    def query(self, text: str, *, min_clauses: int | None = None) -> Query:
+        """The whole text and, when it has at least `min_clauses` clauses, each clause (None: never),
+        all encoded in one call (one trip through the batching worker)."""
+        normalized, rewrites = self._prepare(text)
+        spans = split_clauses(text) if min_clauses is not None else []
+        clause_texts = [self._prepare(s.text)[0] for s in spans] if len(spans) >= (min_clauses or 0) else []
+        vecs = self.encode([normalized, *clause_texts])
+        clauses = tuple(
+            Query(text=s.text, normalized=t, vector=vecs[i + 1], span=s)
+            for i, (s, t) in enumerate(zip(spans, clause_texts, strict=False))
+        )
+        return Query(text, normalized, vecs[0], clauses=clauses, rewrites=tuple(rewrites))
+
+    def _prepare(self, text: str) -> tuple[str, list[Rewrite]]:
+        normalized = normalize_text(text)
+        rewrites: list[Rewrite] = []
+        for step in self.rewriters:
+            normalized, done = step.rewrite(normalized)
+            rewrites += done
+        return normalized, rewrites
+
+    def encode(self, normalized: Sequence[str]) -> Vectors:
+        """Embeddings of normalised texts, through the LRU cache."""
+        size = self._size
+        out: list[Vectors | None] = []
+        missing: list[int] = []
+        with self._lock:
+            for i, text in enumerate(normalized):
+                vec = self._cache.get(text) if size else None
+                if vec is not None:
+                    self._cache.move_to_end(text)
+                else:
+                    missing.append(i)
+                out.append(vec)
+        if missing:
+            fresh = self.embedder.encode([normalized[i] for i in missing])
+            with self._lock:
+                for row, i in enumerate(missing):
+                    out[i] = fresh[row]
+                    if size:
+                        self._cache[normalized[i]] = fresh[row]
+                        while len(self._cache) > size:
+                            self._cache.popitem(last=False)
+        return np.stack([v for v in out if v is not None])

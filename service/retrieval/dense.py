@@ -1,0 +1,106 @@
+"""Dense retrieval: each principle's texts embedded (several vectors per principle), FAISS inner product
+on unit vectors, a principle scoring the cosine of its closest vector."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import ClassVar, Protocol, cast
+
+import numpy as np
+
+from service.errors import IndexError_
+from service.query import Query
+from service.retrieval.base import BuildContext, Evidence, FloatArray, IntArray, LoadContext, Signal
+from service.texts import principle_fields
+
+__all__ = ["ENCODER_DIR", "DenseRetriever"]
+
+VECTORS_FILE = "vectors.faiss"
+OWNERS_FILE = "vector_owners.json"
+ENCODER_DIR = "encoder"
+
+
+class _FlatIndex(Protocol):
+    """The part of faiss.IndexFlatIP used here (faiss ships no type information)."""
+
+    ntotal: int
+    d: int
+
+    def search(self, x: FloatArray, k: int) -> tuple[FloatArray, IntArray]: ...
+
+
+class DenseRetriever:
+    name: ClassVar[str] = "dense"
+
+    def __init__(self, vectors: _FlatIndex, owners: list[int], evidence: list[Evidence]) -> None:
+        self.vectors = vectors
+        self.evidence = evidence
+        self._owner_principle = np.array(owners, dtype=np.int64)
+        if np.any(np.diff(self._owner_principle) < 0):
+            raise ValueError("index vectors must be grouped by principle, every principle owning some")
+        self._starts = np.flatnonzero(np.r_[True, np.diff(self._owner_principle) != 0])
+        self._counts = np.diff(np.r_[self._starts, len(self._owner_principle)])
+        self._n = len(self._starts)
+
+    @classmethod
+    def build(cls, ctx: BuildContext, folder: Path) -> Mapping[str, int | str | None]:
+        import faiss
+
+        owners = [
+            (i, field, text) for i, p in enumerate(ctx.principles) for field, text in principle_fields(p)
+        ]
+        texts = [text for _, _, text in owners]
+        vecs = ctx.embedder.encode(texts)
+        flat = faiss.IndexFlatIP(vecs.shape[1])  # inner product on unit vectors == cosine similarity
+        flat.add(vecs)
+        faiss.write_index(flat, str(folder / VECTORS_FILE))
+        (folder / OWNERS_FILE).write_text(
+            json.dumps([list(o) for o in owners], ensure_ascii=False, indent=1, sort_keys=True),
+            encoding="utf-8",
+        )
+        exported = ctx.export is not None and ctx.export(folder / ENCODER_DIR, texts, vecs)
+        return {
+            "dimension": int(vecs.shape[1]),
+            "vectors": len(owners),
+            "encoder": ENCODER_DIR if exported else None,
+        }
+
+    @classmethod
+    def load(cls, ctx: LoadContext, folder: Path) -> DenseRetriever:
+        import faiss
+
+        try:
+            rows = json.loads((folder / OWNERS_FILE).read_text(encoding="utf-8"))
+            vectors = cast(_FlatIndex, faiss.read_index(str(folder / VECTORS_FILE)))
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise IndexError_(f"index at {folder} cannot be read ({exc}): run `kb build`") from exc
+        owners = [int(i) for i, _, _ in rows]
+        if vectors.ntotal != len(owners) or vectors.d != ctx.dimension:
+            raise IndexError_(f"index at {folder} is inconsistent with its manifest: run `kb build`")
+        retriever = cls(vectors, owners, [Evidence(str(f), str(t)) for _, f, t in rows])
+        if retriever._n != len(ctx.catalog):
+            raise ValueError("index vectors must be grouped by principle, every principle owning some")
+        return retriever
+
+    def score(self, query: Query) -> Signal:
+        # exact search over every vector (a few thousand): each principle's best needs all of its own
+        n = self.vectors.ntotal
+        sims, ids = self.vectors.search(query.vector.reshape(1, -1), n)
+        per_vector = np.empty(n, dtype=np.float32)
+        per_vector[ids[0]] = sims[0]
+        best = np.maximum.reduceat(per_vector, self._starts)
+        # first vector of each principle reaching its maximum
+        hit = per_vector == np.repeat(best, self._counts)
+        first = np.flatnonzero(hit)
+        owners = self._owner_principle[first]
+        best_owner = np.zeros(self._n, dtype=np.int64)
+        best_owner[owners[::-1]] = first[::-1]
+        return Signal(
+            self.name,
+            best.astype(np.float32),
+            np.ones(self._n, dtype=bool),
+            self.evidence,
+            best_owner,
+        )

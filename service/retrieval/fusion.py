@@ -1,0 +1,114 @@
+"""Fusion: the registered retrievers' named signals combined into one ranking over the catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from service.catalog import BoolArray, Catalog
+from service.query import Query
+from service.retrieval.base import FloatArray, Ranked, Retriever, Signal, Signals
+
+__all__ = ["Retrieval", "Variant"]
+
+# "fused", or the name of one signal to rank by that signal alone (an ablation: scripts/eval.py)
+Variant = str
+Fusion = Literal["weighted", "rrf"]
+
+
+@runtime_checkable
+class _KnowsVocabulary(Protocol):
+    def coverage(self, query: Query) -> float: ...
+
+
+class Retrieval:
+    """The retrievers of one index over its catalog, and how their signals fuse."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        retrievers: Sequence[Retriever],
+        weights: Mapping[str, float],
+        fusion: Fusion = "weighted",
+        rrf_k: int = 20,
+    ) -> None:
+        self.catalog = catalog
+        self.retrievers = {r.name: r for r in retrievers}
+        # a signal without a configured weight counts fully
+        self.weights = {r.name: weights.get(r.name, 1.0) for r in retrievers}
+        self.fusion = fusion
+        self.rrf_k = rrf_k
+
+    def signals(self, query: Query, names: Iterable[str] | None = None) -> dict[str, Signal]:
+        """Each retriever's signal for the query (or only the named ones), in registration order."""
+        chosen = self.retrievers if names is None else {n: self.retrievers[n] for n in names}
+        return {name: r.score(query) for name, r in chosen.items()}
+
+    def coverage(self, query: Query) -> float:
+        """Share of the query's words the corpus uses, from the first retriever that knows a vocabulary."""
+        r = next((r for r in self.retrievers.values() if isinstance(r, _KnowsVocabulary)), None)
+        return r.coverage(query) if r is not None else 0.0
+
+    def search(self, query: Query, keep: BoolArray, k: int, variant: Variant = "fused") -> list[Ranked]:
+        return self.rank(self.signals(query), keep, k, variant)
+
+    def rank(self, signals: Signals, keep: BoolArray, k: int, variant: Variant = "fused") -> list[Ranked]:
+        """The top k of the kept principles by fused score (or by one signal, when `variant` names it)."""
+        candidates = np.flatnonzero(keep)
+        if candidates.size == 0:
+            return []
+        only = signals[variant] if variant != "fused" else None
+        if only is not None:
+            fused = only.values[candidates].astype(np.float64)
+        elif self.fusion == "weighted":
+            fused = np.zeros(candidates.size)
+            for name, s in signals.items():
+                fused = fused + self.weights[name] * _minmax(s.values[candidates])
+        else:
+            fused = self._rrf(signals, candidates)
+        order = np.argsort(-fused, kind="stable")[:k]
+        out = []
+        for j in order:
+            i = int(candidates[j])
+            if only is not None and not only.present[i]:
+                break
+            out.append(self._ranked(signals, i, float(fused[j])))
+        return out
+
+    def placed(self, signals: Signals, principle_id: str, score: float) -> Ranked:
+        """One principle with its own signals for the query, placed by the caller (through a list or a
+        link) at `score`, not by its rank."""
+        return self._ranked(signals, self.catalog.position[principle_id], score)
+
+    def _ranked(self, signals: Signals, i: int, score: float) -> Ranked:
+        evidence = next((e for s in signals.values() if (e := s.evidence(i)) is not None), None)
+        return Ranked(
+            principle=self.catalog.principles[i],
+            score=round(score, 6),
+            signals={name: s.value(i) for name, s in signals.items()},
+            evidence=evidence,
+        )
+
+    def _rrf(self, signals: Signals, candidates: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        # reciprocal-rank fusion: w / (rrf_k + rank); a principle a signal does not find gets no share of it
+        fused = np.zeros(candidates.size)
+        for name, s in signals.items():
+            share = self.weights[name] / (self.rrf_k + _ranks(s.values[candidates]))
+            fused = fused + np.where(s.present[candidates], share, 0.0)
+        return fused
+
+
+def _ranks(scores: FloatArray) -> npt.NDArray[np.float64]:
+    ranks = np.empty(scores.size, dtype=np.float64)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, scores.size + 1)
+    return ranks
+
+
+def _minmax(x: FloatArray) -> npt.NDArray[np.float64]:
+    lo, hi = float(x.min()), float(x.max())
+    if hi - lo < 1e-9:
+        return np.zeros(x.size)
+    return (x.astype(np.float64) - lo) / (hi - lo)

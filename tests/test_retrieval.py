@@ -1,0 +1,60 @@
+"""The retriever seam: signals are named, fused by name, and a new one is one class plus one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from service.catalog import Catalog
+from service.kb import KnowledgeBase
+from service.models import SearchRequest
+from service.query import Query
+from service.retrieval import REGISTRY, BuildContext, LoadContext, Signal
+from service.settings import Settings
+
+
+class TitleLength:
+    """A toy third signal that needs no files: shorter titles score higher."""
+
+    name: ClassVar[str] = "toy"
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.values = np.array([1.0 / len(p.title) for p in catalog.principles], dtype=np.float32)
+
+    @classmethod
+    def build(cls, ctx: BuildContext, folder: Path) -> dict[str, int | str | None]:
+        return {}
+
+    @classmethod
+    def load(cls, ctx: LoadContext, folder: Path) -> TitleLength:
+        return cls(ctx.catalog)
+
+    def score(self, query: Query) -> Signal:
+        return Signal(self.name, self.values, np.ones(self.values.size, dtype=bool))
+
+
+def test_a_third_signal_is_one_class_and_one_registration_line(
+    settings: Settings, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(REGISTRY, TitleLength.name, TitleLength)  # the registration line
+    with_toy = KnowledgeBase.load(settings, kb.encoder.embedder.inner)
+    hits = with_toy.search(SearchRequest(query="群里全是广告怎么办", k=5)).hits
+    assert [list(h.scores) for h in hits] == [["dense", "bm25", "toy"]] * 5
+    for h in hits:
+        assert h.scores["toy"] == round(1.0 / len(h.title), 6)
+    # it takes part in fusion (weight 1 unless configured): the ranking is no longer dense + BM25's
+    plain = kb.search(SearchRequest(query="群里全是广告怎么办", k=5)).hits
+    assert [h.score for h in hits] != [h.score for h in plain]
+
+
+def test_one_signal_alone_ranks_by_that_signal(kb: KnowledgeBase) -> None:
+    req = SearchRequest(query="群里全是广告怎么办", k=10)
+    for name in ("dense", "bm25"):
+        hits = kb.search(req, variant=name).hits
+        values = [h.scores[name] for h in hits]
+        assert hits and None not in values
+        assert values == sorted(values, reverse=True)  # type: ignore[type-var]
+        assert [h.score for h in hits] == values
