@@ -1,5 +1,9 @@
 """The curated corpus: principles in YAML under corpus/, their quotes resolved to offsets in corpus/raw.
 
+Two steps: `read_curated` turns the YAML into principle records (one producer among possible others,
+such as automatic drafts), `validate` checks any set of records against the vocabulary, the groups, the
+junk spans and each other. `load_corpus` does both for `kb build`.
+
 A principle's source is given as verbatim quotes (`from`, optional `to`) so reviewers read text, not
 numbers; the build turns them into code-point offsets and fails loudly, naming the file and entry, when a
 quote is missing, ambiguous, or lands in a span marked as junk.
@@ -18,6 +22,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from service.errors import CorpusError
 from service.models import GroupInfo, Principle, Source, TypeSpec
+from service.normalize import REPAIRS_FILE
+
+__all__ = [
+    "Corpus",
+    "Curated",
+    "corpus_digest",
+    "load_corpus",
+    "load_types",
+    "read_curated",
+    "resolve_quote",
+    "validate",
+]
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 # YAML folds a wrapped line into a space; between Chinese characters that space is an artefact
@@ -113,7 +129,8 @@ def resolve_quote(text: str, quote_from: str, quote_to: str | None, where: str) 
 
 
 def _inputs(root: Path) -> list[Path]:
-    return sorted([*(root / "raw").glob("*.txt"), *(root / "principles").glob("*.yaml"), root / "types.yaml"])
+    tables = [root / name for name in ("types.yaml", REPAIRS_FILE) if (root / name).exists()]
+    return sorted([*(root / "raw").glob("*.txt"), *(root / "principles").glob("*.yaml"), *tables])
 
 
 def corpus_digest(root: Path) -> str:
@@ -129,25 +146,28 @@ def load_types(root: Path) -> list[TypeSpec]:
     return [_parse(TypeSpec, t, f"types.yaml[{i}]") for i, t in enumerate(_read_yaml(root / "types.yaml"))]
 
 
-def vocabulary(root: Path) -> tuple[list[str], list[str]]:
-    """The type names and raw file names, without loading the whole corpus."""
-    return [t.name for t in load_types(root)], sorted(p.name for p in (root / "raw").glob("*.txt"))
+@dataclass(frozen=True)
+class Curated:
+    """What the curated YAML says, quotes resolved to offsets: principle records from one producer."""
+
+    raw: dict[str, str]
+    types: list[TypeSpec]
+    groups: list[GroupInfo]
+    principles: list[Principle]
+    junk: dict[str, list[tuple[int, int]]]
+    origin: dict[str, str]  # principle id -> the YAML file it came from, for messages
 
 
-def load_corpus(root: Path) -> Corpus:
-    """Load and validate everything under `root` (the corpus/ folder)."""
+def read_curated(root: Path) -> Curated:
+    """Load corpus/principles/*.yaml as principle records: parse, resolve quotes against corpus/raw.
+    Checks only what the files themselves get wrong (YAML keys, quotes, documents); `validate` checks
+    the records."""
     raw_dir = root / "raw"
     raw = {p.name: p.read_text(encoding="utf-8") for p in sorted(raw_dir.glob("*.txt"))}
     if not raw:
         raise CorpusError(f"{raw_dir}: no raw articles (*.txt)")
-
-    types = load_types(root)
-    type_names = {t.name for t in types}
-    spec = {t.name: t for t in types}
-
-    files = sorted((root / "principles").glob("*.yaml"))
     curated: list[tuple[str, CuratedFile]] = []
-    for path in files:
+    for path in sorted((root / "principles").glob("*.yaml")):
         curated.append((path.name, _parse(CuratedFile, _read_yaml(path), path.name)))
     junk: dict[str, list[tuple[int, int]]] = {}
     for fname, cf in curated:
@@ -156,36 +176,15 @@ def load_corpus(root: Path) -> Corpus:
         for i, span in enumerate(cf.junk):
             where = f"{fname}: junk[{i}]"
             junk.setdefault(cf.doc, []).append(resolve_quote(raw[cf.doc], span.from_, span.to, where))
-    groups = [g for _, cf in curated for g in cf.groups]
-    group_ids = {g.id for g in groups}
-    if len(group_ids) != len(groups):
-        raise CorpusError("a group id is defined twice across corpus/principles/*.yaml")
-
     principles: list[Principle] = []
-    seen: dict[str, str] = {}
+    origin: dict[str, str] = {}
     for fname, cf in curated:
         text = raw[cf.doc]
         for cp in cf.principles:
-            where = f"{fname}: {cp.id}"
-            if cp.id in seen:
-                raise CorpusError(f"{where}: duplicate id (also in {seen[cp.id]})")
-            seen[cp.id] = fname
-            if cp.type not in type_names:
-                raise CorpusError(f"{where}: unknown type {cp.type!r}; known: {sorted(type_names)}")
-            t = spec[cp.type]
-            if (t.advice_required and not cp.advice) or len(cp.symptoms) < t.min_symptoms:
-                raise CorpusError(
-                    f"{where}: a {cp.type} needs {'advice and ' if t.advice_required else ''}"
-                    f"at least {t.min_symptoms} symptoms"
-                )
-            if (cp.group is None) != (cp.order is None):
-                raise CorpusError(f"{where}: group and order go together")
-            if cp.group is not None and cp.group not in group_ids:
-                raise CorpusError(f"{where}: unknown group {cp.group!r}; define it under `groups:`")
-            start, end = resolve_quote(text, cp.source.from_, cp.source.to, where)
-            for js, je in junk.get(cf.doc, []):
-                if start < je and js < end:
-                    raise CorpusError(f"{where}: source span overlaps junk at {js}-{je}")
+            start, end = resolve_quote(text, cp.source.from_, cp.source.to, f"{fname}: {cp.id}")
+            if cp.id in origin:
+                raise CorpusError(f"{fname}: {cp.id}: duplicate id (also in {origin[cp.id]})")
+            origin[cp.id] = fname
             principles.append(
                 Principle(
                     id=cp.id,
@@ -203,12 +202,56 @@ def load_corpus(root: Path) -> Corpus:
                     source=Source(doc=cf.doc, title=cf.title, start=start, end=end, quote=text[start:end]),
                 )
             )
+    groups = [g for _, cf in curated for g in cf.groups]
+    return Curated(raw, load_types(root), groups, principles, junk, origin)
 
+
+def validate(
+    principles: list[Principle],
+    types: list[TypeSpec],
+    groups: list[GroupInfo],
+    junk: dict[str, list[tuple[int, int]]],
+    origin: dict[str, str] | None = None,
+) -> tuple[list[Principle], list[GroupInfo]]:
+    """Check a set of principle records from any producer (curated YAML, drafts) against the type
+    vocabulary and its flags, the groups, the junk spans and each other. Returns the records sorted by
+    id with `related` made symmetric, and the groups with their sizes."""
+    origin = origin or {}
+    spec = {t.name: t for t in types}
+    group_ids = {g.id for g in groups}
+    if len(group_ids) != len(groups):
+        raise CorpusError("a group id is defined twice across corpus/principles/*.yaml")
+    seen: set[str] = set()
+    for p in principles:
+        where = f"{origin[p.id]}: {p.id}" if p.id in origin else p.id
+        if p.id in seen:
+            raise CorpusError(f"{where}: duplicate id")
+        seen.add(p.id)
+        t = spec.get(p.type)
+        if t is None:
+            raise CorpusError(f"{where}: unknown type {p.type!r}; known: {sorted(spec)}")
+        if (t.advice_required and not p.advice) or len(p.symptoms) < t.min_symptoms:
+            raise CorpusError(
+                f"{where}: a {p.type} needs {'advice and ' if t.advice_required else ''}"
+                f"at least {t.min_symptoms} symptoms"
+            )
+        if (p.group is None) != (p.order is None):
+            raise CorpusError(f"{where}: group and order go together")
+        if p.group is not None and p.group not in group_ids:
+            raise CorpusError(f"{where}: unknown group {p.group!r}; define it under `groups:`")
+        for js, je in junk.get(p.source.doc, []):
+            if p.source.start < je and js < p.source.end:
+                raise CorpusError(f"{where}: source span overlaps junk at {js}-{je}")
     _check_links(principles)
-    groups = _check_groups(principles, groups)
-    principles = _symmetric_related(principles)
-    principles.sort(key=lambda p: p.id)
-    return Corpus(principles, types, groups, raw, junk, corpus_digest(root))
+    sized = _check_groups(principles, groups)
+    return sorted(_symmetric_related(principles), key=lambda p: p.id), sized
+
+
+def load_corpus(root: Path) -> Corpus:
+    """Load and validate everything under `root` (the corpus/ folder)."""
+    cur = read_curated(root)
+    principles, groups = validate(cur.principles, cur.types, cur.groups, cur.junk, cur.origin)
+    return Corpus(principles, cur.types, groups, cur.raw, cur.junk, corpus_digest(root))
 
 
 def _check_links(principles: list[Principle]) -> None:

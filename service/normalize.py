@@ -2,55 +2,57 @@
 
 The raw articles carry four kinds of noise: pinyin inserted after characters (002), traditional
 characters (002, parts of 004), look-alike character corruption (004) and machine "spinning" that swaps
-words for near-synonyms (003). `normalize_text` undoes all four; it never touches corpus/raw.
+words for near-synonyms (003). `normalize_text` undoes all four; it never touches corpus/raw. The
+article-specific tables (look-alikes, spun words) are data: corpus/repairs.yaml.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import yaml
+
+__all__ = ["Repairs", "load_repairs", "normalize_text", "strip_pinyin", "to_simplified"]
 
 # A parenthesised pinyin syllable carries at least one tone mark; a bare "(pyyunying)" or "(一天以上)" is
 # left alone because it has none.
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 _PINYIN = re.compile(rf"\((?=[a-zü{_TONED}]*[{_TONED}])[a-zü{_TONED}]{{1,8}}\)")
 
-# Corrupted look-alikes seen in 004, each mapped to the character it stands for. Only characters that are
-# never right in modern Chinese text go here; context-dependent ones are mapped as whole words below.
-LOOKALIKES = str.maketrans(
-    {
-        "仩": "上", "鈳": "可", "嫆": "容", "徝": "值", "囲": "共", "夶": "大", "嘚": "得", "昰": "是",
-        "掱": "手", "赱": "走", "芉": "千", "峩": "我", "叺": "入", "鼡": "用", "苐": "第", "の": "之",
-        "┅": "一", "镓": "家", "囿": "有", "囚": "人",
-    }
-)  # fmt: skip
+REPAIRS_FILE = "repairs.yaml"
 
-# Whole-word repairs: 003's spun synonyms (a synonym-swapping tool's output read back) and look-alikes
-# that are only wrong in context. Each entry is safe in a user's query too: none is a phrase an operator
-# would mean literally when asking about communities.
-WORD_REPAIRS: dict[str, str] = {
-    "告白": "广告",
-    "勾当": "活动",
-    "代价": "价值",
-    "活泼": "活跃",
-    "伴侣圈": "朋友圈",
-    "小我私家": "个人",
-    "挚友": "好友",
-    "自巳": "自己",
-    "大部门": "大部分",
-    "三天两端": "三天两头",
-    "猖獗推销": "疯狂推销",
-    "贸易回报": "商业回报",
-    "照旧": "还是",
-    "简朴": "简单",
-    "兜销": "兜售",
-    "当物": "货物",
-    "人脉干系": "人脉关系",
-    "耐性": "耐心",
-}
-_WORDS = re.compile("|".join(sorted(map(re.escape, WORD_REPAIRS), key=len, reverse=True)))
+
+@dataclass(frozen=True)
+class Repairs:
+    """The article-specific repair tables of corpus/repairs.yaml."""
+
+    lookalikes: dict[int, str]  # a str.translate table
+    words: dict[str, str]
+    pattern: re.Pattern[str]  # any key of `words`, longest first
+
+
+def load_repairs(path: Path) -> Repairs:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    words = {str(k): str(v) for k, v in (data.get("words") or {}).items()}
+    keys = sorted(map(re.escape, words), key=len, reverse=True)
+    return Repairs(
+        lookalikes=str.maketrans({str(k): str(v) for k, v in (data.get("lookalikes") or {}).items()}),
+        words=words,
+        # a pattern that matches nothing when there are no words
+        pattern=re.compile("|".join(keys) if keys else "(?!)"),
+    )
+
+
+@lru_cache(maxsize=1)
+def _repairs() -> Repairs:
+    from service.settings import get_settings
+
+    return load_repairs(get_settings().corpus_dir / REPAIRS_FILE)
 
 
 @lru_cache(maxsize=1)
@@ -70,11 +72,12 @@ def to_simplified(text: str) -> str:
 
 
 def repair_lookalikes(text: str) -> str:
-    return text.translate(LOOKALIKES)
+    return text.translate(_repairs().lookalikes)
 
 
 def repair_words(text: str) -> str:
-    return _WORDS.sub(lambda m: WORD_REPAIRS[m.group(0)], text)
+    r = _repairs()
+    return r.pattern.sub(lambda m: r.words[m.group(0)], text)
 
 
 def normalize_text(text: str) -> str:
