@@ -18,7 +18,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+from service.devserver import start_kb_serve
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -55,29 +54,11 @@ def situations() -> list[str]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str, float]:
-    port = _free_port()
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from service.cli import main; main()", "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, **(env or {})},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    while True:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return proc, url, time.perf_counter() - started
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            sys.exit("error: kb serve exited; run `kb build` first")
-        time.sleep(0.05)
+    try:
+        return start_kb_serve(env, cwd=ROOT)
+    except RuntimeError:
+        sys.exit("error: kb serve exited; run `kb build` first")
 
 
 def rss_mib(pid: int) -> float:

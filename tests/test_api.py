@@ -64,7 +64,7 @@ def test_principles_and_types(client: TestClient) -> None:
         ("post", "/diagnose", {"situation": ""}, 422, "invalid_input", "situation"),
         ("get", "/principles/no-such-id", None, 404, "not_found", "no-such-id"),
         ("get", "/principles?type=nope", None, 422, "unknown_type", "type"),
-        ("get", "/nowhere", None, 404, "not_found", ""),
+        ("get", "/nowhere", None, 404, "not_found", "Not Found"),
     ],
 )
 def test_error_shape(

@@ -10,11 +10,6 @@ ROOT = Path(__file__).resolve().parents[1] / "corpus"
 SEEDS = ROOT.parents[1] / "shared" / "seeds"
 
 
-@pytest.fixture(scope="module")
-def corpus():  # type: ignore[no-untyped-def]
-    return load_corpus(ROOT)
-
-
 def test_raw_files_are_byte_identical_to_the_seeds() -> None:
     if not SEEDS.exists():
         pytest.skip("shared/seeds is not beside this checkout")

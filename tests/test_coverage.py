@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.corpus import Corpus, load_corpus
+from service.corpus import Corpus
 
 ROOT = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -76,11 +76,6 @@ SAME_POINT = [
     ("p001-no-entry-filter", "p004-no-entry-threshold"),
     ("p002-ad-only-groups", "p003-ads-and-selling-channel"),
 ]
-
-
-@pytest.fixture(scope="module")
-def corpus() -> Corpus:
-    return load_corpus(ROOT)
 
 
 @pytest.mark.parametrize("group_id", sorted(GROUPS))

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api import create_app
+from service.devserver import start_kb_serve
 from service.kb import KnowledgeBase
 from service.settings import Settings
 
@@ -187,29 +188,13 @@ def test_hundreds_of_mixed_concurrent_requests(server_url: str) -> None:
 
 
 def test_sighup_reloads_a_running_server(tmp_path: Path) -> None:
-    import socket
+    import signal
     import time
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from service.cli import main; main()", "serve", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    proc, url, _ = start_kb_serve(output=log)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.time() < deadline and proc.poll() is None, (tmp_path / "serve.log").read_text()
-            time.sleep(0.3)
-        proc.send_signal(__import__("signal").SIGHUP)
+        proc.send_signal(signal.SIGHUP)
         deadline = time.time() + 20
         while "reloaded index" not in (tmp_path / "serve.log").read_text():
             assert time.time() < deadline, (tmp_path / "serve.log").read_text()

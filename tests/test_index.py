@@ -4,48 +4,23 @@ Retrieval quality is tested on the real model elsewhere."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from service.corpus import load_corpus
+from service.corpus import Corpus
 from service.errors import IndexError_, IndexStaleError
 from service.index import build_index, is_fresh, load_index
 from service.settings import Settings
-from service.texts import split_sentences
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
 
-class FakeEmbedder:
-    """Deterministic unit vectors from a hash of the text (llm's EmbedDemo idea)."""
-
-    name = "fake-embedder"
-    dimension = 16
-
-    def __init__(self, fail_after: int | None = None) -> None:
-        self.fail_after = fail_after
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if self.fail_after is not None and len(texts) > self.fail_after:
-            raise RuntimeError("simulated crash during a build")
-        rows = [np.frombuffer(hashlib.sha256(t.encode()).digest()[:16], dtype=np.uint8) for t in texts]
-        vecs = np.array(rows, dtype=np.float32) - 127.5
-        return (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
-def corpus():  # type: ignore[no-untyped-def]
-    return load_corpus(CORPUS)
-
-
 @pytest.fixture()
-def built(tmp_path: Path, corpus) -> Path:  # type: ignore[no-untyped-def]
-    build_index(corpus, FakeEmbedder(), tmp_path / "index")
+def built(tmp_path: Path, corpus: Corpus, fake_embedder: type) -> Path:  # type: ignore[type-arg]
+    build_index(corpus, fake_embedder(), tmp_path / "index")
     return tmp_path / "index"
 
 
@@ -91,30 +66,25 @@ def test_deleted_file_is_refused(built: Path) -> None:
         load_index(built, CORPUS, "fake-embedder")
 
 
-def test_crashed_build_leaves_previous_index_serving(built: Path, corpus) -> None:  # type: ignore[no-untyped-def]
+def test_crashed_build_leaves_previous_index_serving(
+    built: Path, corpus: Corpus, fake_embedder: type
+) -> None:  # type: ignore[type-arg]
     before = json.loads((built / "current" / "manifest.json").read_text(encoding="utf-8"))
     with pytest.raises(RuntimeError, match="simulated crash"):
-        build_index(corpus, FakeEmbedder(fail_after=5), built)
+        build_index(corpus, fake_embedder(fail_after=5), built)
     after = json.loads((built / "current" / "manifest.json").read_text(encoding="utf-8"))
     assert after == before
     assert load_index(built, CORPUS, "fake-embedder").manifest.built_at == before["built_at"]
     assert not [p for p in (built / "builds").iterdir() if p.name.startswith(".tmp")]
 
 
-def test_rebuild_swaps_and_prunes(built: Path, corpus) -> None:  # type: ignore[no-untyped-def]
+def test_rebuild_swaps_and_prunes(built: Path, corpus: Corpus, fake_embedder: type) -> None:  # type: ignore[type-arg]
     first = (built / "current").resolve()
-    build_index(corpus, FakeEmbedder(), built)
-    build_index(corpus, FakeEmbedder(), built)
+    build_index(corpus, fake_embedder(), built)
+    build_index(corpus, fake_embedder(), built)
     current = (built / "current").resolve()
     assert current != first
     assert len(list((built / "builds").iterdir())) == 2  # current plus the one before it
-
-
-def test_split_sentences_cuts_long_sentences_at_commas() -> None:
-    text = "短句。" + "这是一个很长的句子," * 12 + "结尾。"
-    parts = split_sentences(text)
-    assert all(len(p) <= 90 for p in parts)
-    assert "".join(parts).replace("短句。", "") == text.replace("短句。", "")
 
 
 def test_settings_default_model_is_the_shipped_one() -> None:
