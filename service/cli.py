@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from service.models import Hit, Principle
     from service.operations import Operations
 
+__all__ = ["app", "main"]
+
 T = TypeVar("T")
 
 app = typer.Typer(

@@ -14,7 +14,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +22,19 @@ from pydantic import BaseModel
 
 from service.errors import IndexError_
 from service.settings import DEFAULT_MODEL
+
+__all__ = [
+    "ONNX_CONFIG_FILE",
+    "ONNX_MODEL_FILE",
+    "ONNX_TOKENIZER_FILE",
+    "BatchingEmbedder",
+    "Embedder",
+    "OnnxEmbedder",
+    "OnnxEncoderConfig",
+    "SentenceTransformerEmbedder",
+    "Vectors",
+    "resolve_model",
+]
 
 Vectors = npt.NDArray[np.float32]
 
@@ -114,6 +127,24 @@ ONNX_TOKENIZER_FILE = "tokenizer.json"
 ONNX_CONFIG_FILE = "encoder.json"
 
 
+class _Encoding(Protocol):
+    ids: list[int]
+    attention_mask: list[int]
+    type_ids: list[int]
+
+
+class _Tokenizer(Protocol):
+    def encode_batch(self, input: list[str]) -> list[_Encoding]: ...
+
+
+class _Session(Protocol):
+    """The part of onnxruntime.InferenceSession used here (onnxruntime ships no type information)."""
+
+    def run(
+        self, output_names: None, input_feed: dict[str, npt.NDArray[np.int64]]
+    ) -> list[npt.NDArray[np.float32]]: ...
+
+
 class OnnxEmbedder:
     """The int8 ONNX export of the model on onnxruntime, tokenised by the `tokenizers` library: the same
     vectors as the torch model to within quantisation error, several times faster, without torch.
@@ -133,8 +164,8 @@ class OnnxEmbedder:
         )
         self.name = self.config.model
         self.threads = threads or max(1, os.cpu_count() or 1)
-        self._session: Any = None
-        self._tokenizer: Any = None
+        self._session: _Session | None = None
+        self._tokenizer: _Tokenizer | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -142,9 +173,9 @@ class OnnxEmbedder:
     def dimension(self) -> int:
         return self.config.dimension
 
-    def _load(self) -> tuple[Any, Any]:
+    def _load(self) -> tuple[_Session, _Tokenizer]:
         with self._lock:
-            if self._session is None:
+            if self._session is None or self._tokenizer is None:
                 import onnxruntime as ort
                 from tokenizers import Tokenizer
 
@@ -155,10 +186,13 @@ class OnnxEmbedder:
                 options.intra_op_num_threads = 1
                 options.inter_op_num_threads = 1
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                self._session = ort.InferenceSession(
-                    str(self.folder / ONNX_MODEL_FILE), options, providers=["CPUExecutionProvider"]
+                self._session = cast(
+                    _Session,
+                    ort.InferenceSession(
+                        str(self.folder / ONNX_MODEL_FILE), options, providers=["CPUExecutionProvider"]
+                    ),
                 )
-                self._tokenizer = tokenizer
+                self._tokenizer = cast(_Tokenizer, tokenizer)
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="kb-onnx")
             return self._session, self._tokenizer
 
@@ -175,13 +209,14 @@ class OnnxEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.ascontiguousarray(np.stack(rows), dtype=np.float32)
 
-    def _encode_one(self, encoding: Any) -> Vectors:
+    def _encode_one(self, encoding: _Encoding) -> Vectors:
         columns = {
             "input_ids": encoding.ids,
             "attention_mask": encoding.attention_mask,
             "token_type_ids": encoding.type_ids,
         }
         feed = {name: np.array([columns[name]], dtype=np.int64) for name in self.config.inputs}
+        assert self._session is not None  # loaded by encode()
         hidden = self._session.run(None, feed)[0][0]  # (tokens, dimension): no padding to mask out
         vec = hidden[0] if self.config.pooling == "cls" else hidden.mean(axis=0)
         return np.asarray(vec / max(float(np.linalg.norm(vec)), 1e-12), dtype=np.float32)

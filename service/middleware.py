@@ -16,6 +16,8 @@ from typing import Any
 from service.errors import edge, error_body
 from service.metrics import Metrics
 
+__all__ = ["ASGIApp", "AccessLog", "BodyLimit", "Message", "Receive", "Scope", "Send", "header"]
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]

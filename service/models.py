@@ -10,6 +10,41 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+__all__ = [
+    "MAX_FILTER_ITEMS",
+    "MAX_QUERY_CHARS",
+    "MAX_SITUATION_CHARS",
+    "AskRequest",
+    "AskResponse",
+    "Citation",
+    "DiagnoseHit",
+    "DiagnoseRequest",
+    "DiagnoseResponse",
+    "ErrorBody",
+    "ErrorDetail",
+    "FilterList",
+    "GroupInfo",
+    "Health",
+    "Hit",
+    "IndexSummary",
+    "LinkedPrinciple",
+    "Match",
+    "Principle",
+    "PrincipleList",
+    "PrincipleQuery",
+    "QueryText",
+    "SearchRequest",
+    "SearchResponse",
+    "SituationText",
+    "Source",
+    "ToolCallResponse",
+    "ToolHit",
+    "ToolList",
+    "TypeInfo",
+    "TypeList",
+    "TypeSpec",
+]
+
 MAX_QUERY_CHARS = 500
 MAX_SITUATION_CHARS = 2000
 MAX_FILTER_ITEMS = 20

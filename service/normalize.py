@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Protocol, cast
 
 import yaml
 
@@ -55,11 +55,17 @@ def _repairs() -> Repairs:
     return load_repairs(get_settings().corpus_dir / REPAIRS_FILE)
 
 
+class _Converter(Protocol):
+    """The part of opencc.OpenCC used here (opencc ships no type information)."""
+
+    def convert(self, text: str) -> str: ...
+
+
 @lru_cache(maxsize=1)
-def _t2s() -> Any:
+def _t2s() -> _Converter:
     import opencc
 
-    return opencc.OpenCC("t2s")
+    return cast(_Converter, opencc.OpenCC("t2s"))
 
 
 def strip_pinyin(text: str) -> str:
@@ -68,7 +74,7 @@ def strip_pinyin(text: str) -> str:
 
 
 def to_simplified(text: str) -> str:
-    return str(_t2s().convert(text))
+    return _t2s().convert(text)
 
 
 def repair_lookalikes(text: str) -> str:

@@ -32,6 +32,8 @@ from service.embedder import (
     Vectors,
 )
 
+__all__ = ["MIN_PARITY_COSINE", "PARITY_PROBES", "ExportError", "export_encoder", "export_or_explain"]
+
 log = logging.getLogger("kb")
 
 # m3e-small's int8 copy scores 0.996 at worst on the build's probe texts and 0.997 on the tests'

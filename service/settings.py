@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+__all__ = ["DEFAULT_MODEL", "PROJECT_ROOT", "Settings", "get_settings"]
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = "m3e-small"
 

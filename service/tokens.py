@@ -7,7 +7,9 @@ import re
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Protocol, cast
+
+__all__ = ["STOPWORDS", "tokenize", "words"]
 
 _DATA = Path(__file__).with_name("data")
 _USERDICT = _DATA / "userdict.txt"
@@ -22,8 +24,16 @@ STOPWORDS = frozenset(
 _PUNCT = re.compile(r"^[\W_]+$")
 
 
+class _Jieba(Protocol):
+    """The part of jieba.Tokenizer used here (jieba ships no type information)."""
+
+    def lcut(self, sentence: str) -> list[str]: ...
+
+    def lcut_for_search(self, sentence: str) -> list[str]: ...
+
+
 @lru_cache(maxsize=1)
-def _load() -> Any:
+def _load() -> _Jieba:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -31,10 +41,10 @@ def _load() -> Any:
     tk.initialize()  # load the dictionary now: lazily, every concurrent first caller would wait on it
     with _USERDICT.open("rb") as f:  # a path would leave jieba's file handle open
         tk.load_userdict(f)
-    return tk
+    return cast(_Jieba, tk)
 
 
-def _tokenizer() -> Any:
+def _tokenizer() -> _Jieba:
     # lru_cache alone may run _load twice under concurrent first calls; after that, cutting is read-only
     with _lock:
         return _load()

@@ -7,6 +7,8 @@ from service.api.access import router as make_router
 from service.api.deps import KBDep, MetricsDep
 from service.models import IndexSummary
 
+__all__ = ["router"]
+
 router = make_router(Access.ADMIN, prefix="/admin", tags=["admin"])
 
 

@@ -11,6 +11,8 @@ from service.api.access import router as make_router
 from service.api.deps import KBDep
 from service.models import ToolCallResponse, ToolList
 
+__all__ = ["router"]
+
 router = make_router(prefix="/tools", tags=["assistants"])
 
 

@@ -10,6 +10,8 @@ from service.api.access import router as make_router
 from service.api.deps import KBDep
 from service.models import Principle, PrincipleList, PrincipleQuery, TypeList
 
+__all__ = ["router"]
+
 router = make_router(tags=["browse"])
 
 

@@ -12,6 +12,8 @@ from service.api.access import router as make_router
 from service.api.deps import KBDep, MetricsDep
 from service.models import Health
 
+__all__ = ["open_router", "router"]
+
 open_router = make_router(Access.OPEN, tags=["meta"])
 router = make_router(tags=["meta"])
 

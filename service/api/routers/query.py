@@ -13,6 +13,8 @@ from service.models import (
     SearchResponse,
 )
 
+__all__ = ["router"]
+
 router = make_router(tags=["query"])
 
 
