@@ -3,14 +3,13 @@ or chooses; service/ask.py and service/diagnose.py decide what is said, this mod
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 
 from service.models import GroupInfo, Principle
-from service.retrieval import Evidence, Ranked
+from service.retrieval import Evidence
 
 __all__ = [
     "NO_ANSWER",
-    "candidate_groups",
     "compose_answer",
     "compose_list_answer",
     "explain_context",
@@ -31,16 +30,6 @@ _FIELD_LABELS = {
     "keyword": "关键词",
     "passage": "原文",
 }
-
-
-def candidate_groups(
-    ranked: Sequence[Ranked], groups_of: Mapping[str, list[GroupInfo]], top: int = 5
-) -> list[GroupInfo]:
-    """Lists the top hits introduce or belong to, in rank order: the lists the question may be about."""
-    out: list[GroupInfo] = []
-    for r in ranked[:top]:
-        out += [g for g in groups_of[r.principle.id] if g not in out]
-    return out
 
 
 def _sentence(p: Principle, n: int, with_advice: bool) -> str:

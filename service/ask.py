@@ -8,7 +8,7 @@ members of a short list it introduces, the same point in other articles).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,11 +108,21 @@ def ask(
     return AskResponse(question=req.question, answered=True, confidence=conf, answer=text, hits=hits)
 
 
+def candidate_groups(
+    ranked: Sequence[Ranked], groups_of: Mapping[str, list[GroupInfo]], top: int = 5
+) -> list[GroupInfo]:
+    """Lists the top hits introduce or belong to, in rank order: the lists the question may be about."""
+    out: list[GroupInfo] = []
+    for r in ranked[:top]:
+        out += [g for g in groups_of[r.principle.id] if g not in out]
+    return out
+
+
 def _list_group(
     query: Query, ranked: Sequence[Ranked], retrieval: Retrieval, encode: Encode
 ) -> GroupInfo | None:
     """Of the lists the top hits point to, the one whose title is closest to the question."""
-    candidates = answer.candidate_groups(ranked, retrieval.catalog.groups_of)
+    candidates = candidate_groups(ranked, retrieval.catalog.groups_of)
     if not candidates:
         return None
     titles = encode([normalize_text(g.title) for g in candidates])

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from service.errors import CorpusError
+from service.errors import CorpusError, describe_validation
 from service.models import GroupInfo, Principle, Source, TypeSpec
 from service.normalize import REPAIRS_FILE
 
@@ -108,9 +108,7 @@ def _parse(model: type[BaseModel], data: Any, where: str) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise CorpusError(f"{where}: {loc}: {first['msg']}") from exc
+        raise CorpusError(describe_validation(exc.errors(), prefix=f"{where}: ")) from exc
 
 
 def resolve_quote(text: str, quote_from: str, quote_to: str | None, where: str) -> tuple[int, int]:

@@ -56,8 +56,9 @@ class _Served:
 
     def __init__(self, index: LoadedIndex, settings: Settings) -> None:
         self.index = index
-        weights = {"dense": settings.dense_weight, "bm25": settings.bm25_weight}
-        self.retrieval = Retrieval(index.catalog, index.retrievers, weights, settings.fusion, settings.rrf_k)
+        self.retrieval = Retrieval(
+            index.catalog, index.retrievers, settings.fusion_weights(), settings.fusion, settings.rrf_k
+        )
 
     @property
     def catalog(self) -> Catalog:

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     rrf_k: int = Field(20, ge=1, description="reciprocal-rank-fusion constant: 1/(rrf_k + rank)")
     dense_weight: float = Field(1.0, ge=0, description="weight of the dense ranking in fusion")
     bm25_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranking in fusion")
+    signal_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description='weights of other retrieval signals by name, as JSON ({"name": 0.5}); 1 when unset',
+    )
+
+    def fusion_weights(self) -> dict[str, float]:
+        """Every signal's weight in fusion, by name."""
+        return {**self.signal_weights, "dense": self.dense_weight, "bm25": self.bm25_weight}
+
     answer_threshold: float = Field(
         1.055,
         description="ask answers only when confidence = best dense cosine + coverage_weight x share of "

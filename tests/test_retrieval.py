@@ -48,6 +48,13 @@ def test_a_third_signal_is_one_class_and_one_registration_line(
     # it takes part in fusion (weight 1 unless configured): the ranking is no longer dense + BM25's
     plain = kb.search(SearchRequest(query="群里全是广告怎么办", k=5)).hits
     assert [h.score for h in hits] != [h.score for h in plain]
+    # weighted 0, it is only shown: the ranking is dense + BM25's again
+    silent = settings.model_copy(update={"signal_weights": {"toy": 0.0}})
+    shown = KnowledgeBase.load(silent, kb.encoder.embedder.inner).search(
+        SearchRequest(query="群里全是广告怎么办", k=5)
+    )
+    assert [(h.id, h.score) for h in shown.hits] == [(h.id, h.score) for h in plain]
+    assert all(h.scores["toy"] is not None for h in shown.hits)
 
 
 def test_one_signal_alone_ranks_by_that_signal(kb: KnowledgeBase) -> None:
