@@ -9,6 +9,7 @@ defaults (5 results: an assistant pays for every token). Results are compact and
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,13 +20,7 @@ from pydantic.fields import FieldInfo
 
 from service.errors import InputError, describe_validation
 from service.hits import to_compact
-from service.models import (
-    AskRequest,
-    DiagnoseRequest,
-    ToolHit,
-    TypeInfo,
-)
-from service.models import SearchRequest as SearchRequest
+from service.models import AskRequest, DiagnoseRequest, SearchRequest, ToolHit, TypeInfo
 from service.operations import Operations
 
 __all__ = ["BY_NAME", "TOOLS", "Tool", "ToolCall", "call_tool", "openai_schema", "run_call", "signature"]
@@ -118,45 +113,41 @@ class Tool:
     defaults: Mapping[str, object] = field(default_factory=dict)  # the tool's own defaults
     fixed: Mapping[str, object] = field(default_factory=dict)  # set by the tool, not the assistant
 
-    @property
+    @functools.cached_property
     def args(self) -> type[BaseModel]:
+        """The argument model an assistant fills in, derived from the request model."""
         return _args_model(self)
 
     def request_from(self, args: BaseModel) -> BaseModel:
-        given = {k: v for k, v in args.model_dump(exclude_none=True).items()}
+        given = args.model_dump(exclude_none=True)  # null: the default
         return self.request.model_validate({**self.defaults, **given, **self.fixed})
-
-
-_ARGS: dict[str, type[BaseModel]] = {}
 
 
 def _args_model(tool: Tool) -> type[BaseModel]:
     """The request model's exposed fields; a field with a default becomes optional and nullable (null:
     the default), as OpenAI's strict mode wants every property listed."""
-    if tool.name not in _ARGS:
-        fields: dict[str, Any] = {}
-        for name in tool.exposed:
-            info = tool.request.model_fields[name]
-            described = FieldInfo.merge_field_infos(
-                info, description=tool.descriptions.get(name, info.description)
-            )
-            if info.is_required():
-                fields[name] = (Annotated[info.annotation, described], ...)
-            else:
-                default = tool.defaults.get(name, info.get_default(call_default_factory=True))
-                described.default = None
-                bounds = [getattr(m, a) for m in info.metadata for a in ("ge", "le") if hasattr(m, a)]
-                hint = described.description or name
-                hint += f", {bounds[0]}-{bounds[1]}" if len(bounds) == 2 else ""
-                hint += f" (default {default})" if default is not None else ""
-                described.description = hint
-                fields[name] = (Annotated[info.annotation | None, described], None)  # type: ignore[operator]
-        _ARGS[tool.name] = create_model(
-            f"{''.join(w.title() for w in tool.name.split('_'))}Args",
-            __config__=ConfigDict(extra="forbid"),
-            **fields,
+    fields: dict[str, Any] = {}
+    for name in tool.exposed:
+        info = tool.request.model_fields[name]
+        described = FieldInfo.merge_field_infos(
+            info, description=tool.descriptions.get(name, info.description)
         )
-    return _ARGS[tool.name]
+        if info.is_required():
+            fields[name] = (Annotated[info.annotation, described], ...)
+        else:
+            default = tool.defaults.get(name, info.get_default(call_default_factory=True))
+            described.default = None
+            bounds = [getattr(m, a) for m in info.metadata for a in ("ge", "le") if hasattr(m, a)]
+            hint = described.description or name
+            hint += f", {bounds[0]}-{bounds[1]}" if len(bounds) == 2 else ""
+            hint += f" (default {default})" if default is not None else ""
+            described.description = hint
+            fields[name] = (Annotated[info.annotation | None, described], None)  # type: ignore[operator]
+    return create_model(
+        f"{''.join(w.title() for w in tool.name.split('_'))}Args",
+        __config__=ConfigDict(extra="forbid"),
+        **fields,
+    )
 
 
 TOOLS: list[Tool] = [

@@ -25,6 +25,13 @@ def test_every_error_class_has_a_status_and_an_exit_code() -> None:
     assert errors.edge("something_new", 502) == errors.Edge(502, 1)
 
 
+def test_every_status_an_edge_sends_is_documented_in_openapi() -> None:
+    from service.api.errors import ERROR_RESPONSES
+
+    sent = {e.status for e in errors.EDGE_CODES.values() if e.status}
+    assert sent - {405} <= set(ERROR_RESPONSES)
+
+
 def test_error_body_is_the_one_shape() -> None:
     body = json.loads(errors.error_body("not_found", "no principle with id 'x'"))
     assert body == {"error": {"code": "not_found", "message": "no principle with id 'x'"}}

@@ -1,0 +1,36 @@
+"""The facade: one served index per request, swapped whole on reload; the same Query for every policy."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from service.kb import KnowledgeBase
+from service.models import AskRequest, PrincipleQuery, SearchRequest
+from service.settings import Settings
+
+
+def test_reload_swaps_the_served_index_whole(tmp_path: Path, settings: Settings, kb: KnowledgeBase) -> None:
+    own = settings.model_copy(update={"index_dir": tmp_path / "index"})
+    shutil.copytree(settings.index_dir, own.index_dir, symlinks=True)
+    local = KnowledgeBase(own, kb.index, kb.encoder.embedder.inner)
+    before = local.search(SearchRequest(query="入群门槛", k=3))
+    old = local.index
+    manifest = local.reload()
+    assert local.index is not old and local.index.manifest == manifest
+    assert local.search(SearchRequest(query="入群门槛", k=3)) == before
+
+
+def test_browsing(kb: KnowledgeBase) -> None:
+    steps = kb.list_principles(PrincipleQuery(type="positioning_step"))
+    assert steps.total == len(steps.principles) == 3
+    assert kb.get(steps.principles[0].id) == steps.principles[0]
+    assert {t.name for t in kb.types().types} == kb.index.catalog.type_names
+    assert kb.health().principles == len(kb.index.catalog) == kb.list_principles(PrincipleQuery()).total
+
+
+def test_one_signal_variant_reaches_the_policies(kb: KnowledgeBase) -> None:
+    req = AskRequest(question="群公告应该怎么写?", k=5)
+    bm25 = kb.ask(req, variant="bm25")
+    lead = bm25.hits[0]
+    assert bm25.answered and lead.scores["bm25"] and lead.score == lead.scores["bm25"]
