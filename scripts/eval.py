@@ -2,8 +2,9 @@
 
 Scores each query of a gold file (the format of ../shared/eval/dev.jsonl) with the scorer that sits beside
 it (score.py: span overlap, recall@5/@10, MRR@10, nDCG@10), per mode and overall, for each retrieval
-variant: bm25 only, dense only, fused. ood queries check that ask refuses. `-v` lists the queries whose
-gold regions were missed, to study failures (never to copy their wording into the corpus).
+variant: each registered signal alone (bm25, dense), then fused. ood queries check that ask refuses.
+`-v` lists the queries whose gold regions were missed, to study failures (never to copy their wording
+into the corpus).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from service.kb import KnowledgeBase
 from service.models import AskRequest, DiagnoseRequest, SearchRequest
-from service.retrieval import Variant
+from service.retrieval import REGISTRY, Variant
 from service.settings import get_settings
 
 
@@ -47,13 +48,14 @@ def run(kb: KnowledgeBase, q: dict[str, Any], variant: Variant) -> tuple[list[di
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("gold", type=Path)
-    ap.add_argument("--variant", action="append", choices=["bm25", "dense", "fused"])
+    # each registered signal alone, then fused
+    ap.add_argument("--variant", action="append", choices=[*sorted(REGISTRY), "fused"])
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     score = _scorer(args.gold)
     gold = score.load(args.gold)
     kb = KnowledgeBase.load(get_settings())
-    for variant in args.variant or ["bm25", "dense", "fused"]:
+    for variant in args.variant or [*sorted(REGISTRY), "fused"]:
         by_mode: dict[str, list[dict[str, float]]] = {}
         refused, answered_in = [], []
         for q in gold:

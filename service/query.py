@@ -50,7 +50,7 @@ class QueryRewriter(Protocol):
     def rewrite(self, normalized: str) -> tuple[str, list[Rewrite]]: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields, not queries
 class Query:
     """One text to retrieve for: the user's `text`, its `normalized` form (what is tokenised and
     encoded) and its unit `vector`. A whole query also carries its `clauses`, each a Query of its own
