@@ -30,7 +30,6 @@ class Records(BaseModel):
 
 class Catalog:
     def __init__(self, records: Records) -> None:
-        self.records = records
         self.principles = records.principles
         self.by_id = {p.id: p for p in self.principles}
         self.position = {p.id: i for i, p in enumerate(self.principles)}
