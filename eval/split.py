@@ -4,7 +4,7 @@
 The split is by a hash of each query's id, so it is stable when files grow and independent of the
 queries' wording: `tune.jsonl` may be looked at and tuned on; `test.jsonl` is only ever scored.
 
-    python eval/split.py        # writes eval/tune.jsonl and eval/test.jsonl
+    python eval/split.py        # writes eval/tune.jsonl, eval/test.jsonl and corpus/calibration/tune.jsonl
 """
 
 from __future__ import annotations
@@ -30,6 +30,19 @@ def main() -> None:
         (HERE / f"{name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
         ood = sum('"ood": true' in line for line in lines)
         print(f"{name}: {len(lines) - ood} in-domain + {ood} out-of-scope")
+    # the tuning part also trains the confidence model (kb build reads corpus/calibration/*.jsonl);
+    # the test part never does
+    requests = []
+    for line in rows["tune"]:
+        q = json.loads(line)
+        in_scope = not q.get("ood")
+        requests.append(
+            {"id": q["id"], "mode": q["mode"], "text": q["query"], "in_scope": in_scope,
+             "kind": "in" if in_scope else q.get("style", "out")}
+        )  # fmt: skip
+    out = HERE.parent / "corpus" / "calibration" / "tune.jsonl"
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in requests), encoding="utf-8")
+    print(f"{out.relative_to(HERE.parent)}: {len(requests)} requests for the confidence model")
 
 
 if __name__ == "__main__":

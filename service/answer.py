@@ -9,18 +9,38 @@ from service.models import GroupInfo, Principle
 from service.retrieval import Evidence
 
 __all__ = [
+    "NOT_A_SITUATION",
     "NO_ANSWER",
     "compose_answer",
     "compose_list_answer",
     "explain_context",
     "explain_link",
     "explain_match",
+    "no_answer",
+    "partly_covered",
 ]
 
 NO_ANSWER = (
     "知识库里没有能回答这个问题的内容。本知识库只收录社群运营方面的原则(定位、内容、人员管理、SOP、常见陷阱等),"
     "请换个与社群运营相关的问法。"
 )
+NOT_A_SITUATION = (
+    "这段描述看起来不是社群运营中的问题,知识库里没有对应的陷阱。本知识库只收录社群运营方面的原则"
+    "(定位、内容、人员管理、SOP、常见陷阱等);如果是社群里遇到的情况,请具体说说群里发生了什么。"
+)
+
+
+def no_answer(suggestions: list[str]) -> str:
+    """The refusal, with the closest topics the articles do cover."""
+    if not suggestions:
+        return NO_ANSWER
+    return NO_ANSWER + "知识库里相近的内容有:" + "、".join(f"「{t}」" for t in suggestions) + "。"
+
+
+def partly_covered(parts: list[str]) -> str:
+    return "以下部分文章没有讲到,上面的回答不涉及:" + "、".join(f"「{p}」" for p in parts) + "。"
+
+
 _FIELD_LABELS = {
     "symptom": "典型症状",
     "question": "常见问法",

@@ -261,12 +261,13 @@ def build(
         typer.echo(f"index is current: {settings.index_dir}")
         return
     try:
-        m = build_index(settings)
+        m = build_index(settings, progress=lambda msg: typer.echo(msg, err=True))
     except KBError as exc:
         _fail(exc.message)
     typer.echo(
         f"built {settings.index_dir}: {m.principles} principles, {m.vectors} vectors, "
-        f"model {m.model} ({m.dimension}-d), query encoder {'onnx int8' if m.encoder else 'torch only'}, "
+        f"model {m.model} ({m.dimension}-d), query encoder {'adapted' if m.query_model else 'base'}, "
+        f"{'onnx int8' if m.encoder else 'torch only'}, "
         f"{m.build_seconds}s"
     )
 

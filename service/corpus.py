@@ -127,7 +127,10 @@ def resolve_quote(text: str, quote_from: str, quote_to: str | None, where: str) 
 
 
 def _inputs(root: Path) -> list[Path]:
-    tables = [root / name for name in ("types.yaml", REPAIRS_FILE) if (root / name).exists()]
+    # the alias table and the calibration requests shape the adapted encoder and the confidence model
+    names = ("types.yaml", REPAIRS_FILE, "aliases.yaml")
+    tables = [root / name for name in names if (root / name).exists()]
+    tables += (root / "calibration").glob("*.jsonl")
     return sorted([*(root / "raw").glob("*.txt"), *(root / "principles").glob("*.yaml"), *tables])
 
 

@@ -19,10 +19,12 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 
 from service.catalog import Catalog, Records
+from service.confidence import CONFIDENCE_FILE, ConfidenceModel, References
 from service.corpus import Corpus, corpus_digest
-from service.embedder import Embedder, Vectors
+from service.embedder import Embedder
 from service.errors import IndexError_, IndexStaleError
 from service.models import IndexSummary
+from service.query_model import QuerySideBuilder
 from service.retrieval import REGISTRY, BuildContext, LoadContext, Retriever
 
 __all__ = [
@@ -35,12 +37,8 @@ __all__ = [
     "read_manifest",
 ]
 
-# 2: the index carries the ONNX query encoder
-FORMAT_VERSION = 2
-
-# Writes the query encoder into the given folder of a build, before the checksums are taken; gets the
-# embedded texts and their vectors to check itself against; says whether it wrote anything.
-EncoderExport = Callable[[Path, list[str], Vectors], bool]
+# 2: the index carries the ONNX query encoder; 3: an adapted query encoder and a confidence model
+FORMAT_VERSION = 3
 
 
 class Manifest(IndexSummary):
@@ -51,6 +49,10 @@ class Manifest(IndexSummary):
     files: dict[str, str] = Field(description="sha256 of every other file in the folder")
     encoder: str | None = Field(
         None, description="sub-folder holding the int8 ONNX query encoder; None when the export failed"
+    )
+    query_model: str | None = Field(
+        None,
+        description="the adapted query encoder (torch), relative to the index folder; None: the base model",
     )
     signals: list[str] = Field(
         default_factory=lambda: ["dense", "bm25"], description="the retrievers built into this index"
@@ -66,6 +68,8 @@ class LoadedIndex:
     manifest: Manifest
     catalog: Catalog
     retrievers: list[Retriever]  # in REGISTRY order
+    confidence: ConfidenceModel | None  # None: an index built without calibration requests
+    references: References | None
 
     def retriever(self, name: str) -> Retriever:
         return next(r for r in self.retrievers if r.name == name)
@@ -73,6 +77,11 @@ class LoadedIndex:
     @property
     def encoder_dir(self) -> Path | None:
         return self.path / self.manifest.encoder if self.manifest.encoder else None
+
+    @property
+    def query_model_dir(self) -> Path | None:
+        """The adapted query encoder on torch (KB_ENCODER=torch); it lives beside the builds."""
+        return self.path.parent.parent / self.manifest.query_model if self.manifest.query_model else None
 
 
 def _sha256(path: Path) -> str:
@@ -84,7 +93,11 @@ def _sha256(path: Path) -> str:
 
 
 def build_index(
-    corpus: Corpus, embedder: Embedder, index_dir: Path, export: EncoderExport | None = None
+    corpus: Corpus,
+    embedder: Embedder,
+    index_dir: Path,
+    query_side: QuerySideBuilder | None = None,
+    finish: Callable[[Path, LoadedIndex], None] | None = None,
 ) -> Manifest:
     """Index the corpus into a new build folder (each registered retriever writes its own files), then
     make it `current`."""
@@ -94,12 +107,20 @@ def build_index(
     tmp = builds / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
     try:
-        ctx = BuildContext(corpus.principles, embedder, export)
+        ctx = BuildContext(corpus.principles, embedder, query_side)
         fields: dict[str, int | str | None] = {}
         for kind in REGISTRY.values():
             fields.update(kind.build(ctx, tmp))
         records = Records(principles=corpus.principles, types=corpus.types, groups=corpus.groups)
         (tmp / "records.json").write_text(records.model_dump_json(indent=1), encoding="utf-8")
+        if finish is not None:
+            # steps that need the built index itself (fitting the confidence model), before the checksums
+            draft = Manifest.model_validate(
+                {"format": FORMAT_VERSION, "model": embedder.name, "principles": len(corpus.principles),
+                 "corpus_sha256": corpus.digest, "built_at": "", "build_seconds": 0.0, "files": {},
+                 "signals": list(REGISTRY), **fields}
+            )  # fmt: skip
+            finish(tmp, _open(tmp, draft))
 
         files = {str(f.relative_to(tmp)): _sha256(f) for f in sorted(tmp.rglob("*")) if f.is_file()}
         manifest = Manifest.model_validate(
@@ -177,6 +198,10 @@ def load_index(index_dir: Path, corpus_dir: Path, model: str) -> LoadedIndex:
             raise IndexError_(
                 f"index file {f} does not match its checksum (truncated or edited): run `kb build`"
             )
+    return _open(folder, manifest)
+
+
+def _open(folder: Path, manifest: Manifest) -> LoadedIndex:
     try:
         records = Records.model_validate_json((folder / "records.json").read_text(encoding="utf-8"))
     except (ValidationError, ValueError, OSError) as exc:
@@ -184,4 +209,13 @@ def load_index(index_dir: Path, corpus_dir: Path, model: str) -> LoadedIndex:
     catalog = Catalog(records)
     ctx = LoadContext(catalog, manifest.dimension)
     retrievers = [kind.load(ctx, folder) for kind in REGISTRY.values()]
-    return LoadedIndex(folder, manifest, catalog, retrievers)
+    confidence, references = None, None
+    if (folder / CONFIDENCE_FILE).exists():
+        try:
+            confidence = ConfidenceModel.load(folder)
+            references = References.load(folder)
+        except (ValidationError, ValueError, OSError) as exc:
+            raise IndexError_(
+                f"the confidence model in {folder} cannot be read ({exc}): run `kb build`"
+            ) from exc
+    return LoadedIndex(folder, manifest, catalog, retrievers, confidence, references)

@@ -7,12 +7,16 @@ It satisfies `service.operations.Operations`, like the HTTP client.
 
 from __future__ import annotations
 
-import functools
 import logging
+from collections.abc import Callable
+from pathlib import Path
 
 from service import ask as ask_policy
 from service import diagnose as diagnose_policy
+from service.adapt import AdaptConfig
+from service.aliases import load_aliases
 from service.catalog import Catalog
+from service.confidence import Judge, calibrate, load_calibration
 from service.corpus import load_corpus
 from service.embedder import Embedder, SentenceTransformerEmbedder
 from service.hits import to_hit
@@ -30,8 +34,8 @@ from service.models import (
     SearchResponse,
     TypeList,
 )
-from service.onnx_export import export_or_explain
 from service.query import QueryEncoder, make_query_embedder
+from service.query_model import QuerySide
 from service.retrieval import Retrieval, Variant
 from service.settings import Settings
 
@@ -40,15 +44,31 @@ __all__ = ["KnowledgeBase", "build"]
 log = logging.getLogger("kb")
 
 
-def build(settings: Settings, embedder: Embedder | None = None) -> Manifest:
-    """Documents are always encoded by the model itself on torch (fp32): the index is then right for
-    either query encoder, and the ONNX export is checked against those vectors before it is kept."""
+def build(
+    settings: Settings, embedder: Embedder | None = None, progress: Callable[[str], None] | None = None
+) -> Manifest:
+    """Documents are always encoded by the base model on torch (fp32). Then the query side: the query
+    encoder adapted to the corpus (service/query_model.py) and its int8 ONNX copy. Last, with the index
+    complete but not yet current, the confidence model is fitted on the labelled requests, run through
+    that index exactly as they would be served."""
     corpus = load_corpus(settings.corpus_dir)
+    aliases = load_aliases(settings.corpus_dir)
     embedder = embedder or SentenceTransformerEmbedder(settings.model)
-    export = None
-    if isinstance(embedder, SentenceTransformerEmbedder):  # a fake embedder of a test has nothing to export
-        export = functools.partial(export_or_explain, embedder)
-    return build_index(corpus, embedder, settings.index_dir, export)
+    side = QuerySide(
+        embedder, corpus.principles, aliases, settings.index_dir, settings.adapt,
+        AdaptConfig(epochs=settings.adapt_epochs), progress,
+    )  # fmt: skip
+    examples = load_calibration(settings.corpus_dir)
+
+    def finish(folder: Path, index: LoadedIndex) -> None:
+        if not examples:
+            return
+        trained = isinstance(embedder, SentenceTransformerEmbedder)  # else a test's fake encodes both sides
+        query_embedder = make_query_embedder(settings, index) if trained else embedder
+        encoder = QueryEncoder(query_embedder, rewriters=[aliases])
+        calibrate(examples, encoder, _Served(index, settings).retrieval, folder)
+
+    return build_index(corpus, embedder, settings.index_dir, side, finish)
 
 
 class _Served:
@@ -59,6 +79,9 @@ class _Served:
         self.retrieval = Retrieval(
             index.catalog, index.retrievers, settings.fusion_weights(), settings.fusion, settings.rrf_k
         )
+        self.judge = Judge(index.confidence, index.references, settings.answer_threshold)
+        # the cosine thresholds of ask and diagnose depend on which query encoder the index serves
+        self.encoder_kind = "adapted" if index.manifest.query_model else "base"
 
     @property
     def catalog(self) -> Catalog:
@@ -68,13 +91,19 @@ class _Served:
 class KnowledgeBase:
     def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder) -> None:
         self.settings = settings
-        self.encoder = QueryEncoder(embedder, settings.query_cache_size, settings.encode_batch_wait_ms)
+        # the alias table is part of the corpus, so an index is never served with another one
+        self.encoder = QueryEncoder(
+            embedder,
+            settings.query_cache_size,
+            settings.encode_batch_wait_ms,
+            rewriters=[load_aliases(settings.corpus_dir)],
+        )
         self._served = _Served(index, settings)
 
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> KnowledgeBase:
         index = load_index(settings.index_dir, settings.corpus_dir, settings.model)
-        return cls(settings, index, embedder or make_query_embedder(settings, index.encoder_dir))
+        return cls(settings, index, embedder or make_query_embedder(settings, index))
 
     @property
     def index(self) -> LoadedIndex:
@@ -102,17 +131,30 @@ class KnowledgeBase:
         types = served.catalog.check_names(req.types, "types")
         docs = served.catalog.check_names(req.docs, "docs")
         query = self.encoder.query(req.query)
-        ranked = served.retrieval.search(query, served.catalog.mask(types, docs), req.k, variant)
-        return SearchResponse(query=req.query, hits=[to_hit(r) for r in ranked])
+        signals = served.retrieval.signals(query)
+        ranked = served.retrieval.rank(signals, served.catalog.mask(types, docs), req.k, variant)
+        conf = served.judge.probability("search", query, served.retrieval, signals)
+        return SearchResponse(
+            query=req.query,
+            answered=served.judge.covers(conf),
+            confidence=conf,
+            hits=[to_hit(r) for r in ranked],
+        )
 
     def ask(self, req: AskRequest, variant: Variant = "fused") -> AskResponse:
         # a single clause is the question itself: clauses are encoded only when there are several
         query = self.encoder.query(req.question, min_clauses=2)
-        return ask_policy.ask(req, query, self._served.retrieval, self.encoder.encode, self.settings, variant)
+        served = self._served
+        return ask_policy.ask(
+            req, query, served.retrieval, self.encoder.encode, served.judge, variant, served.encoder_kind
+        )
 
     def diagnose(self, req: DiagnoseRequest, variant: Variant = "fused") -> DiagnoseResponse:
         query = self.encoder.query(req.situation, min_clauses=1)
-        return diagnose_policy.diagnose(req, query, self._served.retrieval, variant)
+        served = self._served
+        return diagnose_policy.diagnose(
+            req, query, served.retrieval, served.judge, variant, served.encoder_kind
+        )
 
     # -- browsing -------------------------------------------------------------------------------------
 

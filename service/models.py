@@ -6,7 +6,7 @@ Limits live here as constants so the OpenAPI schema, the error messages and the 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -201,6 +201,13 @@ class SearchRequest(_Request):
 
 class SearchResponse(BaseModel):
     query: str
+    answered: bool = Field(
+        description="false when the knowledge base covers nothing like the query: the hits are then only "
+        "the closest texts, not answers"
+    )
+    confidence: float = Field(
+        ge=0, le=1, description="probability that the articles cover the query (the confidence model)"
+    )
     hits: list[Hit]
 
 
@@ -209,13 +216,29 @@ class AskRequest(_Request):
     k: int = Field(5, ge=1, le=20)
 
 
+Coverage = Literal["answered", "partial", "not_covered"]
+
+
 class AskResponse(BaseModel):
     question: str
     answered: bool = Field(description="false when the knowledge base has nothing on the question")
+    coverage: Coverage = Field(
+        description="answered; partial: the articles cover part of the question (`uncovered` names the "
+        "rest); not_covered: nothing (`suggestions` are the closest topics the articles do cover)"
+    )
     confidence: float = Field(
-        description="best dense cosine + weighted vocabulary coverage; answered when >= the threshold"
+        ge=0,
+        le=1,
+        description="probability that the articles cover the question, from a model fitted at `kb build` "
+        "on labelled requests; answered when it reaches the threshold (0.5 unless KB_ANSWER_THRESHOLD)",
     )
     answer: str = Field(description="Chinese answer; [n] cites hits[n-1]")
+    uncovered: list[str] = Field(
+        default_factory=list, description="the parts of the question the articles do not cover (partial)"
+    )
+    suggestions: list[LinkedPrinciple] = Field(
+        default_factory=list, description="closest covered topics, when the question is not covered"
+    )
     hits: list[Hit]
 
 
@@ -231,6 +254,14 @@ class DiagnoseRequest(_Request):
 
 class DiagnoseResponse(BaseModel):
     situation: str
+    answered: bool = Field(
+        description="false when the text is not a community-operation situation the articles cover; "
+        "`message` then says so and there are no hits"
+    )
+    confidence: float = Field(
+        ge=0, le=1, description="probability that the articles cover the situation (the confidence model)"
+    )
+    message: str | None = Field(None, description="why nothing was diagnosed, when answered is false")
     hits: list[DiagnoseHit]
 
 

@@ -17,7 +17,7 @@ from typing import Protocol, cast
 
 import yaml
 
-__all__ = ["Repairs", "load_repairs", "normalize_text", "strip_pinyin", "to_simplified"]
+__all__ = ["Repairs", "load_repairs", "normalize_text", "strip_pinyin", "to_simplified", "to_traditional"]
 
 # A parenthesised pinyin syllable carries at least one tone mark; a bare "(pyyunying)" or "(一天以上)" is
 # left alone because it has none.
@@ -99,3 +99,15 @@ def normalize_text(text: str) -> str:
     text = to_simplified(text)
     text = repair_words(text)
     return text.lower()
+
+
+@lru_cache(maxsize=1)
+def _s2t() -> _Converter:
+    import opencc
+
+    return cast(_Converter, opencc.OpenCC("s2t"))
+
+
+def to_traditional(text: str) -> str:
+    """简→繁: only to make traditional-character variants of training queries (service/adapt.py)."""
+    return _s2t().convert(text)

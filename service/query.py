@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from service.embedder import BatchingEmbedder, Embedder, OnnxEmbedder, SentenceTransformerEmbedder, Vectors
+from service.errors import IndexError_
 from service.models import Match
 from service.normalize import normalize_text
 from service.settings import Settings
@@ -85,13 +86,27 @@ def split_clauses(text: str) -> list[Match]:
     return merged
 
 
-def make_query_embedder(settings: Settings, encoder_dir: Path | None = None) -> Embedder:
-    """The query encoder: the index's int8 ONNX export unless KB_ENCODER=torch or the index has none.
-    (`encoder_dir` comes from the index's manifest, so a model trained at build time lands here too.)"""
+class _QuerySideOfIndex(Protocol):
+    @property
+    def encoder_dir(self) -> Path | None: ...
+
+    @property
+    def query_model_dir(self) -> Path | None: ...
+
+
+def make_query_embedder(settings: Settings, index: _QuerySideOfIndex | None = None) -> Embedder:
+    """The query encoder: the index's int8 ONNX export unless KB_ENCODER=torch or the index has none;
+    on torch, the adapted model the index was built with (the base model when it has none)."""
+    encoder_dir = index.encoder_dir if index is not None else None
+    query_model = index.query_model_dir if index is not None else None
     if settings.encoder == "onnx":
         if encoder_dir is not None:
             return OnnxEmbedder(encoder_dir, settings.encoder_threads)
         log.warning("the index has no ONNX encoder (see `kb build`'s output): encoding queries with torch")
+    if query_model is not None:
+        if not query_model.is_dir():
+            raise IndexError_(f"the adapted query encoder {query_model} is missing: run `kb build`")
+        return SentenceTransformerEmbedder(str(query_model))
     return SentenceTransformerEmbedder(settings.model)
 
 

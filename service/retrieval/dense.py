@@ -10,6 +10,7 @@ from typing import ClassVar, Protocol, cast
 
 import numpy as np
 
+from service.adapt import DocumentVectors
 from service.errors import IndexError_
 from service.query import Query
 from service.retrieval.base import BuildContext, Evidence, FloatArray, IntArray, LoadContext, Signal
@@ -60,12 +61,11 @@ class DenseRetriever:
             json.dumps([list(o) for o in owners], ensure_ascii=False, indent=1, sort_keys=True),
             encoding="utf-8",
         )
-        exported = ctx.export is not None and ctx.export(folder / ENCODER_DIR, texts, vecs)
-        return {
-            "dimension": int(vecs.shape[1]),
-            "vectors": len(owners),
-            "encoder": ENCODER_DIR if exported else None,
-        }
+        query_fields: Mapping[str, str | None] = {"encoder": None, "query_model": None}
+        if ctx.query_side is not None:
+            docs = DocumentVectors(vecs, np.array([i for i, _, _ in owners], dtype=np.int64), texts)
+            query_fields = ctx.query_side(folder, docs)
+        return {"dimension": int(vecs.shape[1]), "vectors": len(owners), **query_fields}
 
     @classmethod
     def load(cls, ctx: LoadContext, folder: Path) -> DenseRetriever:
