@@ -8,7 +8,6 @@ and the hit is not longer than max(3 x region, 600) characters (no credit for wh
 Metrics, averaged over queries: recall@5 of grade-2 regions, recall@10 of all regions,
 MRR@10 (first hit matching any region), nDCG@10 with gains 2/1 (each region credited once).
 """
-
 import json, math, pathlib, sys
 
 # a copy of ../shared/eval/score.py reading corpus/raw, which holds byte-identical copies of the seeds
@@ -20,8 +19,7 @@ def regions(q):
     out = []
     for r in q["relevant"]:
         t = TEXTS[r["doc"]]
-        a = t.index(r["from"])
-        b = t.index(r["to"]) + len(r["to"])
+        a = t.index(r["from"]); b = t.index(r["to"]) + len(r["to"])
         out.append((r["doc"], a, b, r["grade"]))
     return out
 
