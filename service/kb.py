@@ -30,9 +30,12 @@ from service.models import (
     SearchResponse,
     TypeList,
 )
-from service.onnx_export import export_or_explain
+from service.encoder_reuse import reuse_or_export
+from service.locks import corpus_lock
 from service.query import QueryEncoder, make_query_embedder
 from service.retrieval import Retrieval, Variant
+from service.retrieval.dense import ENCODER_DIR
+from service.retrieval.vector_cache import VECTOR_CACHE_DIR, CachingEmbedder
 from service.settings import Settings
 
 __all__ = ["KnowledgeBase", "build"]
@@ -42,13 +45,18 @@ log = logging.getLogger("kb")
 
 def build(settings: Settings, embedder: Embedder | None = None) -> Manifest:
     """Documents are always encoded by the model itself on torch (fp32): the index is then right for
-    either query encoder, and the ONNX export is checked against those vectors before it is kept."""
-    corpus = load_corpus(settings.corpus_dir)
-    embedder = embedder or SentenceTransformerEmbedder(settings.model)
-    export = None
-    if isinstance(embedder, SentenceTransformerEmbedder):  # a fake embedder of a test has nothing to export
-        export = functools.partial(export_or_explain, embedder)
-    return build_index(corpus, embedder, settings.index_dir, export)
+    either query encoder, and the ONNX export is checked against those vectors before it is kept.
+
+    Incremental: texts encoded by an earlier build come from the vector cache, and the previous build's
+    ONNX encoder is reused for the same model. Holds the corpus write lock throughout."""
+    with corpus_lock(settings.corpus_dir):
+        corpus = load_corpus(settings.corpus_dir)
+        embedder = embedder or SentenceTransformerEmbedder(settings.model)
+        export = None
+        if isinstance(embedder, SentenceTransformerEmbedder):  # a test's fake embedder has nothing to export
+            export = functools.partial(reuse_or_export, embedder, settings.index_dir / "current" / ENCODER_DIR)
+        cached = CachingEmbedder(embedder, settings.index_dir / VECTOR_CACHE_DIR)
+        return build_index(corpus, cached, settings.index_dir, export)
 
 
 class _Served:
