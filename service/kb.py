@@ -15,8 +15,10 @@ from service import diagnose as diagnose_policy
 from service.catalog import Catalog
 from service.corpus import load_corpus
 from service.embedder import Embedder, SentenceTransformerEmbedder
+from service.encoder_reuse import reuse_or_export
 from service.hits import to_hit
 from service.index import LoadedIndex, Manifest, build_index, load_index
+from service.locks import corpus_lock
 from service.models import (
     AskRequest,
     AskResponse,
@@ -30,8 +32,6 @@ from service.models import (
     SearchResponse,
     TypeList,
 )
-from service.encoder_reuse import reuse_or_export
-from service.locks import corpus_lock
 from service.query import QueryEncoder, make_query_embedder
 from service.retrieval import Retrieval, Variant
 from service.retrieval.dense import ENCODER_DIR
@@ -54,7 +54,9 @@ def build(settings: Settings, embedder: Embedder | None = None) -> Manifest:
         embedder = embedder or SentenceTransformerEmbedder(settings.model)
         export = None
         if isinstance(embedder, SentenceTransformerEmbedder):  # a test's fake embedder has nothing to export
-            export = functools.partial(reuse_or_export, embedder, settings.index_dir / "current" / ENCODER_DIR)
+            export = functools.partial(
+                reuse_or_export, embedder, settings.index_dir / "current" / ENCODER_DIR
+            )
         cached = CachingEmbedder(embedder, settings.index_dir / VECTOR_CACHE_DIR)
         return build_index(corpus, cached, settings.index_dir, export)
 

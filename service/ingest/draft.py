@@ -72,13 +72,13 @@ def draft_article(
     group_title = {g.index: clean_text(g.title) for g in layout.groups}
     say("types")
     items = []
-    for k, s in enumerate(layout.segments):
+    for s in layout.segments:
         ctx = group_title.get(s.group, "") if s.group is not None else ""
         items.append((text[s.start : s.end], ctx))
     guesses = classifier.predict(items)
 
     ids = {k: f"p{slug}-{n:02d}" for n, k in enumerate(sorted(quoted), 1)}
-    groups_out = []
+    groups_out: list[dict[str, Any]] = []
     group_ids: dict[int, str] = {}
     for g in layout.groups:
         members = [k for k in g.members if k in quoted]
@@ -130,7 +130,9 @@ def draft_article(
             while len(symptoms) < t.min_symptoms:
                 symptoms.append(f"遇到「{ptitle}」的情况({len(symptoms) + 1})")
             p["symptoms"] = symptoms
-            gen["symptoms"] = f"extractive or template, confidence {conf}: rewrite as an operator would say it"
+            gen["symptoms"] = (
+                f"extractive or template, confidence {conf}: rewrite as an operator would say it"
+            )
         size = len([m for m in overview_of.members if m in quoted]) if overview_of else 0
         p["questions"] = f.questions_for(type_, ptitle, overview_of is not None, size)
         gen["questions"] = "template"
@@ -163,7 +165,10 @@ def draft_article(
         "generated": {
             "note": "drafted by `kb add`: check each principle, then delete its `generated:` entry",
             "title": "given" if title else "extractive: the first line",
-            "groups": {g["id"]: round(layout.groups[i].confidence, 2) for i, g in zip(group_ids, groups_out, strict=True)},
+            "groups": {
+                g["id"]: round(layout.groups[i].confidence, 2)
+                for i, g in zip(group_ids, groups_out, strict=True)
+            },
             "low_confidence": report.low_confidence,
         },
         "groups": groups_out,

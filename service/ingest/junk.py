@@ -60,7 +60,7 @@ def find_junk(text: str) -> list[JunkSpan]:
             kinds.append("image caption")
         elif _STRONG.search(line):
             kinds.append("copyright, source or page furniture")
-        elif _WEAK.search(line) or len(line) <= 12 and not re.search(r"[\u4e00-\u9fff]{4}", line):
+        elif _WEAK.search(line) or (len(line) <= 12 and not re.search(r"[\u4e00-\u9fff]{4}", line)):
             kinds.append("weak")
         else:
             kinds.append(None)
@@ -83,7 +83,7 @@ def find_junk(text: str) -> list[JunkSpan]:
             continue
         if kind == "weak":
             i += 1
-            a2, b = lines[i]
+            _a2, b = lines[i]
         else:
             a, b = _inline(text, a, b)
         j = i + 1
@@ -102,11 +102,15 @@ def find_junk(text: str) -> list[JunkSpan]:
     teaser = [bool(re.search(r"(\.\.\.|…)\s*$", text[a:b])) for a, b in lines]
     if k >= 0 and (teaser[k] or kinds[k] == "weak"):
         while k > 0 and (
-            teaser[k - 1] or kinds[k - 1] == "weak" or (k > 1 and kinds[k - 1] is None and kinds[k - 2] == "weak")
+            teaser[k - 1]
+            or kinds[k - 1] == "weak"
+            or (k > 1 and kinds[k - 1] is None and kinds[k - 2] == "weak")
         ):
             k -= 1
         if lines[k][0] > len(text) // 2:
-            spans.append(JunkSpan(lines[k][0], lines[-1][1], "teasers or text of other articles at the end", 0.6))
+            spans.append(
+                JunkSpan(lines[k][0], lines[-1][1], "teasers or text of other articles at the end", 0.6)
+            )
     return _merge(spans)
 
 
@@ -115,7 +119,9 @@ def _merge(spans: list[JunkSpan]) -> list[JunkSpan]:
     for s in sorted(spans, key=lambda s: s.start):
         if out and s.start <= out[-1].end:
             last = out.pop()
-            out.append(JunkSpan(last.start, max(last.end, s.end), last.why, min(last.confidence, s.confidence)))
+            out.append(
+                JunkSpan(last.start, max(last.end, s.end), last.why, min(last.confidence, s.confidence))
+            )
         else:
             out.append(s)
     return out

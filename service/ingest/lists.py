@@ -5,6 +5,7 @@ characters apart is a table of contents, not a list."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -122,6 +123,6 @@ def find_lists(text: str, blocked: list[tuple[int, int]], max_gap: int = 1500) -
         if len(chain) < 2:
             continue
         used.update(m.start for m in chain)
-        gaps = [b.start - a.start for a, b in zip(chain, chain[1:], strict=False)]
+        gaps = [b.start - a.start for a, b in itertools.pairwise(chain)]
         runs.append(ListRun(first.style, chain, toc=sum(gaps) / len(gaps) < 25))
     return runs

@@ -10,7 +10,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from service.ingest.junk import JunkSpan
-from service.ingest.lists import COUNT, ListRun, find_lists
+from service.ingest.lists import COUNT, find_lists
 from service.ingest.text import Unit, split_units
 
 __all__ = ["Group", "Layout", "Segment", "segment_article"]
@@ -161,33 +161,35 @@ def segment_article(text: str, junk: list[JunkSpan]) -> Layout:
         closed = [b - a for a, b in spans if b is not None]
         median = int(statistics.median(closed)) if closed else TARGET
         for n, (a, b) in enumerate(spans):
-            k = starts.get(a)
-            if k is None:
+            at = starts.get(a)
+            if at is None:
                 continue
             if b is None or b - a > max(3 * median, 600):
                 stop = all_markers - {a}
-                j = _extend(units, k, int(median * 1.1), stop, b if b is not None else limit_after(a))
+                j = _extend(units, at, int(median * 1.1), stop, b if b is not None else limit_after(a))
                 end = units[j].end
             else:
                 end = max((u.end for u in units if a <= u.start < b), default=b)
-            segments.append(Segment(a, end, "member", g.index, n + 1, _heading(text, run.markers[n].end, end), 0.8))
+            segments.append(
+                Segment(a, end, "member", g.index, n + 1, _heading(text, run.markers[n].end, end), 0.8)
+            )
             g.members.append(len(segments) - 1)
         # the sentence before the first item introduces the list
         k0 = starts.get(run.markers[0].start)
         if k0:
             prev = units[k0 - 1]
             intro = prev.text
-            if (
-                intro.endswith((":", "：")) or COUNT.search(intro) or len(intro) < 40
-            ) and run.markers[0].start - prev.end < 40:
+            if (intro.endswith((":", "：")) or COUNT.search(intro) or len(intro) < 40) and run.markers[
+                0
+            ].start - prev.end < 40:
                 a = prev.start
                 if len(intro) < 15 and k0 >= 2:
                     a = units[k0 - 2].start
                 segments.append(Segment(a, prev.end, "overview", g.index, None, None, 0.6))
                 g.overview = len(segments) - 1
-                m = COUNT.search(intro)
-                g.title = intro if m is None else intro[max(0, m.start() - 12) : m.end() + 8]
-                g.confidence = 0.7 if m else 0.5
+                count = COUNT.search(intro)
+                g.title = intro if count is None else intro[max(0, count.start() - 12) : count.end() + 8]
+                g.confidence = 0.7 if count else 0.5
         if not g.title:
             first_head = segments[g.members[0]].heading or ""
             g.title = f"{first_head}等{len(g.members)}项"

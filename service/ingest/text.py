@@ -3,6 +3,7 @@ code-point offsets into the raw text, so that every span drafted from units cite
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ def split_units(text: str, cuts: list[int] | None = None, lo: int = 0, hi: int |
     bounds.update(c for c in cuts or [] if lo < c < hi)
     edges = sorted(bounds)
     units = []
-    for a, b in zip(edges, edges[1:], strict=False):
+    for a, b in itertools.pairwise(edges):
         seg = text[a:b]
         stripped = seg.strip()
         if not stripped:
