@@ -66,11 +66,18 @@ class CachingEmbedder:
 
     def encode(self, texts: list[str]) -> Vectors:
         keys = [text_key(self.name, t) for t in texts]
-        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self._row}.items())
+        missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in self._row}.items())
         self.misses += len(missing)
         self.hits += len(texts) - len(missing)
         if missing:
-            fresh = self.inner.encode([t for _, t in missing])
+            if len(missing) == len(set(keys)):
+                # nothing cached: encode exactly what an uncached build would (the same batches,
+                # duplicates included), so that a first build gives the same vectors with or without it
+                every = self.inner.encode(texts)
+                first = {k: i for i, k in reversed(list(enumerate(keys)))}
+                fresh = np.ascontiguousarray(every[[first[k] for k, _ in missing]])
+            else:
+                fresh = self.inner.encode([t for _, t in missing])
             old = self._vectors if self._vectors is not None else np.zeros((0, fresh.shape[1]), np.float32)
             if old.shape[1] != fresh.shape[1]:  # another dimension under the same name: start afresh
                 old, self._keys, self._row = np.zeros((0, fresh.shape[1]), np.float32), [], {}
