@@ -42,10 +42,13 @@ def _text(passage: str, context: str) -> str:
     return f"{normalize_text(context)[:60]}|{normalize_text(passage)[:400]}"
 
 
+CUE_WEIGHT = 1.0
+
+
 def _cues(passage: str, context: str) -> list[float]:
     head, body = normalize_text(context + passage[:40]), normalize_text(passage)
-    return [float(bool(p.search(head))) for p in _CUES.values()] + [
-        min(len(p.findall(body)), 3) / 3 for p in _CUES.values()
+    return [CUE_WEIGHT * float(bool(p.search(head))) for p in _CUES.values()] + [
+        CUE_WEIGHT * min(len(p.findall(body)), 3) / 3 for p in _CUES.values()
     ]
 
 
@@ -62,11 +65,23 @@ class TypeClassifier:
         cues = csr_matrix(np.array([_cues(p, c) for p, c in items], dtype=np.float64))
         return hstack([chars, cues]).tocsr()
 
-    def predict(self, items: Sequence[tuple[str, str]]) -> list[TypeGuess]:
-        """Each item is (passage, context: the heading and title of its list, if any)."""
+    def predict(
+        self, items: Sequence[tuple[str, str]], together: Sequence[Sequence[int]] = ()
+    ) -> list[TypeGuess]:
+        """Each item is (passage, context: the heading and title of its list, if any). `together` lists
+        the items of each list: the items of a list are mostly of one type, so each item's
+        probabilities are averaged with its list's mean."""
         if not items:
             return []
-        probs = self._model.predict_proba(self._features(items))
+        probs = np.asarray(self._model.predict_proba(self._features(items)), dtype=np.float64)
+        probs = probs / probs.sum(axis=1, keepdims=True)  # one-vs-rest scores as a distribution
+        mixed = probs.copy()
+        for members in together:
+            if len(members) >= 2:
+                mean = probs[list(members)].mean(axis=0)
+                for k in members:
+                    mixed[k] = 0.3 * probs[k] + 0.7 * mean
+        probs = mixed
         out = []
         for row in probs:
             order = np.argsort(-row)[:3]
@@ -93,7 +108,7 @@ def train_classifier(principles: Sequence[Principle], group_titles: dict[str, st
     cues = csr_matrix(np.array([_cues(p, c) for p, c in items], dtype=np.float64))
     # liblinear (one class against the rest): a fraction of a second here, where lbfgs took seconds
     model = OneVsRestClassifier(
-        LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced", solver="liblinear")
+        LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced", solver="liblinear")
     )
     model.fit(hstack([chars, cues]).tocsr(), labels)
     return TypeClassifier(vectorizer, model, [str(c) for c in model.classes_])

@@ -75,7 +75,7 @@ def draft_article(
     for s in layout.segments:
         ctx = group_title.get(s.group, "") if s.group is not None else ""
         items.append((text[s.start : s.end], ctx))
-    guesses = classifier.predict(items)
+    guesses = classifier.predict(items, [g.members for g in layout.groups])
 
     ids = {k: f"p{slug}-{n:02d}" for n, k in enumerate(sorted(quoted), 1)}
     groups_out: list[dict[str, Any]] = []

@@ -9,7 +9,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-__all__ = ["ListRun", "Marker", "find_lists", "find_markers"]
+__all__ = ["ListRun", "Marker", "find_lists", "find_markers", "find_parallel"]
 
 _CN = "一二三四五六七八九十"
 _STYLES: dict[str, str] = {
@@ -125,4 +125,40 @@ def find_lists(text: str, blocked: list[tuple[int, int]], max_gap: int = 1500) -
         used.update(m.start for m in chain)
         gaps = [b.start - a.start for a, b in itertools.pairwise(chain)]
         runs.append(ListRun(first.style, chain, toc=sum(gaps) / len(gaps) < 25))
+    return runs
+
+
+def find_parallel(text: str, blocked: list[tuple[int, int]], min_items: int = 3) -> list[ListRun]:
+    """Lists without numbers: three or more consecutive paragraphs opening with the same words
+    (article 003's four misuses all open with 把社群当做)."""
+    paras: list[int] = []
+    pos = 0
+    for line in text.split("\n"):
+        start = pos + len(line) - len(line.lstrip())
+        if line.strip() and not any(a <= start < b for a, b in blocked):
+            paras.append(start)
+        pos += len(line) + 1
+
+    def common(a: int, b: int) -> int:
+        n = 0
+        while n < 12 and text[a + n] == text[b + n] and "\u4e00" <= text[a + n] <= "\u9fff":
+            n += 1
+        return n
+
+    runs: list[ListRun] = []
+    i = 0
+    while i < len(paras) - 1:
+        j = i
+        while j + 1 < len(paras) and common(paras[i], paras[j + 1]) >= 3:
+            j += 1
+        if j - i + 1 >= min_items:
+            runs.append(
+                ListRun(
+                    "parallel",
+                    [Marker("parallel", n + 1, paras[k], paras[k]) for n, k in enumerate(range(i, j + 1))],
+                )
+            )
+            i = j + 1
+        else:
+            i += 1
     return runs

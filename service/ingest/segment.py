@@ -10,7 +10,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from service.ingest.junk import JunkSpan
-from service.ingest.lists import COUNT, find_lists
+from service.ingest.lists import COUNT, ListRun, find_lists, find_parallel
 from service.ingest.text import Unit, split_units
 
 __all__ = ["Group", "Layout", "Segment", "segment_article"]
@@ -128,10 +128,34 @@ def _dp(units: list[Unit], text: str) -> list[tuple[int, int]]:
     return cuts[::-1]
 
 
+def _top_lists(runs: list[ListRun], text: str) -> list[ListRun]:
+    """Drop a run nested inside an item of another run of the same style: sub-points whose numbering
+    restarts (article 000's trap 5 lists three reasons as 1、2、3、), not a list of their own."""
+    keep = []
+    for r in runs:
+        a, b = r.markers[0].start, r.markers[-1].start
+        nested = any(
+            o is not r
+            and o.style == r.style
+            and not o.toc
+            and any(x.start < a and b < y.start for x, y in zip(o.markers, o.markers[1:], strict=False))
+            for o in runs
+        )
+        if not nested:
+            keep.append(r)
+    return keep
+
+
 def segment_article(text: str, junk: list[JunkSpan]) -> Layout:
     title = _title_line(text)
     blocked = [(j.start, j.end) for j in junk] + ([title] if title else [])
-    runs = [r for r in find_lists(text, blocked)]
+    runs = _top_lists(find_lists(text, blocked), text)
+    numbered = [(r.markers[0].start, r.markers[-1].start) for r in runs]
+    runs += [
+        r
+        for r in find_parallel(text, blocked)
+        if not any(a <= r.markers[0].start <= b for a, b in numbered)  # inside a numbered list: its text
+    ]
     cuts = [m.start for r in runs if not r.toc for m in r.markers]
     units = [
         u for u in split_units(text, cuts) if not any(a <= u.start < b or a < u.end <= b for a, b in blocked)
@@ -160,6 +184,8 @@ def segment_article(text: str, junk: list[JunkSpan]) -> Layout:
             spans.append((m.start, nxt))
         closed = [b - a for a, b in spans if b is not None]
         median = int(statistics.median(closed)) if closed else TARGET
+        if run.size == 2 and median > 500:
+            continue  # two long numbered parts are sections of the article (002's 01、 02、), not a list
         for n, (a, b) in enumerate(spans):
             at = starts.get(a)
             if at is None:
