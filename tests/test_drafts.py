@@ -139,9 +139,9 @@ def test_a_second_build_encodes_only_new_texts(home: Settings, fake_embedder: ty
     from service.corpus import load_corpus
     from service.index import build_index
 
-    build_index(load_corpus(home.corpus_dir), probe, home.index_dir)
+    after = build_index(load_corpus(home.corpus_dir), probe, home.index_dir)
     # every text of the earlier build comes from the cache; only the new article's are encoded
-    assert probe.hits == before.vectors and 0 < probe.misses < before.vectors
+    assert probe.hits >= before.vectors and 0 < probe.misses <= after.vectors - before.vectors
 
 
 def test_http_upload_list_accept_poll(home: Settings, fake_embedder: type) -> None:
