@@ -34,6 +34,27 @@ class DraftReport:
     dropped: int = 0  # passages without a unique quote (repeated word for word)
 
 
+# what a list's own title says its items are: the cue words of issue 14, checked before the classifier
+_LIST_CUES = [
+    ("pitfall", re.compile(r"误区|陷阱|坑|错误|致命|失败|问题|死掉|滥用")),
+    ("element", re.compile(r"要素|维度")),
+    ("role_type", re.compile(r"角色")),
+    ("group_type", re.compile(r"群类型|社群类型|类型的群")),
+    ("content_category", re.compile(r"内容.{0,6}[类种]|栏目")),
+    ("positioning_step", re.compile(r"定位.{0,8}步|步.{0,8}定位")),
+    ("rule", re.compile(r"群规|制度|规则")),
+]
+_NEGATIVE = re.compile(r"没有|缺乏|不做|不设|别|误|错|只有|盲目|过度|依赖|舍不得")
+
+
+def _list_type(title: str, headings: list[str]) -> str | None:
+    for name, cue in _LIST_CUES:
+        if cue.search(clean_text(title)):
+            return name
+    negative = sum(bool(_NEGATIVE.search(clean_text(h))) for h in headings)
+    return "pitfall" if headings and negative >= max(2, len(headings) / 2) else None
+
+
 def _slug(prefix: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", prefix.lower()).strip("-") or "x"
 
@@ -77,6 +98,10 @@ def draft_article(
         items.append((text[s.start : s.end], ctx))
     guesses = classifier.predict(items, [g.members for g in layout.groups])
 
+    heads: dict[int, list[str]] = {}
+    for s in layout.segments:
+        if s.group is not None and s.kind == "member":
+            heads.setdefault(s.group, []).append(s.heading or "")
     ids = {k: f"p{slug}-{n:02d}" for n, k in enumerate(sorted(quoted), 1)}
     groups_out: list[dict[str, Any]] = []
     group_ids: dict[int, str] = {}
@@ -104,8 +129,13 @@ def draft_article(
         guess = guesses[k]
         type_ = guess.type
         gtitle = group_title.get(s.group, "") if s.group is not None else ""
-        if s.kind == "member" and re.search(r"误区|陷阱|坑|错误|致命|失败", gtitle) and type_ != "pitfall":
-            type_ = "pitfall"  # the list says what its items are
+        listed = (
+            _list_type(gtitle, heads.get(s.group, []) if s.group is not None else [])
+            if s.kind == "member"
+            else None
+        )
+        if listed is not None and listed in spec:
+            type_ = listed  # the list says what its items are
         ptitle = f.title_for(passage, s.heading if s.kind == "member" else None)
         overview_of = next((g for g in layout.groups if g.overview == k and g.index in group_ids), None)
         p: dict[str, Any] = {"id": ids[k], "type": type_}
