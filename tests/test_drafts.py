@@ -153,6 +153,10 @@ def test_http_upload_list_accept_poll(home: Settings, fake_embedder: type) -> No
         client.app.state.publisher = Publisher(kb, builder=lambda s: build(s, fake))  # type: ignore[attr-defined]
         body = {"filename": "cold-start.txt", "text": ARTICLE}
         assert client.post("/admin/articles", json=body).status_code == 401
+        lone = '{"filename": "a.txt", "text": "\\u793e\\ud800"}'  # a lone surrogate, as JSON allows
+        as_json = {**auth, "Content-Type": "application/json"}
+        bad = client.post("/admin/articles", content=lone, headers=as_json)
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_input"
         r = client.post("/admin/articles", json=body, headers=auth)
         assert r.status_code == 201, r.text
         article = r.json()["article"]

@@ -10,6 +10,7 @@ from service.api.access import router as make_router
 from service.api.deps import KBDep
 from service.draft_models import AcceptJob, ArticleUpload, DraftList, DraftSummary
 from service.drafts import add_article, list_drafts
+from service.errors import InputError
 from service.models import ErrorBody
 from service.publish import Publisher
 
@@ -32,7 +33,10 @@ def _publisher(request: Request, kb: KBDep) -> Publisher:
 def upload_article(body: ArticleUpload, kb: KBDep) -> DraftSummary:
     """Add an article: stored byte-identical as UTF-8, drafted into corpus/drafts for review. 409 for a
     duplicate (send `force` for a near-duplicate that is a different article)."""
-    data = body.text.encode("utf-8")
+    try:
+        data = body.text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # JSON can carry a lone surrogate, which no UTF-8 file holds
+        raise InputError(f"text: not valid Unicode text ({exc.reason})") from exc
     return add_article(kb.settings.corpus_dir, data, body.filename, body.title, body.force)
 
 
