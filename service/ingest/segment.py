@@ -214,7 +214,9 @@ def segment_article(text: str, junk: list[JunkSpan]) -> Layout:
                 segments.append(Segment(a, prev.end, "overview", g.index, None, None, 0.6))
                 g.overview = len(segments) - 1
                 count = COUNT.search(intro)
-                g.title = intro if count is None else intro[max(0, count.start() - 12) : count.end() + 8]
+                clauses = [c for c in re.split(r"[,，。；;!！?？]", intro) if c.strip()] or [intro]
+                pick = next((c for c in clauses if COUNT.search(c)), clauses[-1])
+                g.title = pick.strip().rstrip(":：").strip()
                 g.confidence = 0.7 if count else 0.5
         if not g.title:
             first_head = segments[g.members[0]].heading or ""
