@@ -44,7 +44,7 @@ _LIST_CUES = [
     ("positioning_step", re.compile(r"定位.{0,8}步|步.{0,8}定位")),
     ("rule", re.compile(r"群规|制度|规则")),
 ]
-_NEGATIVE = re.compile(r"没有|缺乏|不做|不设|别|误|错|只有|盲目|过度|依赖|舍不得")
+_NEGATIVE = re.compile(r"没有|缺乏|不做|不设|别|误|错|只有|盲目|过度|依赖|舍不得|当做|当作|当成|以为")
 
 
 def _list_type(title: str, headings: list[str]) -> str | None:
