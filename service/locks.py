@@ -27,9 +27,10 @@ LOCK_FILE = ".kb-write.lock"
 def corpus_lock(corpus_dir: Path, timeout: float = 600.0) -> Iterator[None]:
     """Hold the corpus write lock (a file beside the corpus folder's contents, never part of the digest)."""
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(corpus_dir / LOCK_FILE), timeout=timeout, is_singleton=True)
+    # the timeout goes to acquire(): a singleton refuses to be created again with other arguments
+    lock = FileLock(str(corpus_dir / LOCK_FILE), is_singleton=True)
     try:
-        lock.acquire()
+        lock.acquire(timeout=timeout)
     except Timeout as exc:
         raise BusyError(
             f"another `kb build`, `kb add`, `kb accept` or `kb remove` holds {lock.lock_file}; "
