@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from bench import start_server
@@ -25,10 +28,22 @@ def main() -> int:
     ap.add_argument("--max-examples", type=int, default=100, help="examples per operation")
     args = ap.parse_args()
     proc, url, auth = None, args.url, []
+    scratch = Path(tempfile.mkdtemp(prefix="kb-fuzz-"))
     if url is None:
-        # with a key, the always-keyed admin routes are fuzzed too instead of answering only 403
+        # with a key, the always-keyed admin routes are fuzzed too instead of answering only 403; they
+        # write (articles, drafts, builds), so the server gets a copy of the corpus and of the index
         key = secrets.token_urlsafe(16)
-        proc, url, _ = start_server({"KB_API_KEYS": key})
+        root = Path(__file__).resolve().parents[1]
+        shutil.copytree(root / "corpus", scratch / "corpus", ignore=shutil.ignore_patterns(".*"))
+        shutil.copytree(
+            root / "index", scratch / "index", symlinks=True, ignore=shutil.ignore_patterns("cache")
+        )
+        env = {
+            "KB_API_KEYS": key,
+            "KB_CORPUS_DIR": str(scratch / "corpus"),
+            "KB_INDEX_DIR": str(scratch / "index"),
+        }
+        proc, url, _ = start_server(env)
         auth = ["-H", f"Authorization: Bearer {key}"]
     try:
         cmd = [sys.executable, "-m", "schemathesis.cli", "run", f"{url}/openapi.json", "--checks", "all",
@@ -39,6 +54,7 @@ def main() -> int:
         if proc:
             proc.terminate()
             proc.wait(timeout=30)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

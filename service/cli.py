@@ -273,6 +273,119 @@ def build(
 
 
 @app.command()
+def add(
+    file: Annotated[str, typer.Argument(help="the article: a UTF-8 text file")],
+    title: Annotated[
+        str | None, typer.Option("--title", help="the article's title (else its first line)")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="add a near-duplicate anyway")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Add an article: copy it into corpus/raw and draft its principles into corpus/drafts for review."""
+    from pathlib import Path
+
+    from service.drafts import add_article
+    from service.errors import KBError, edge
+    from service.settings import get_settings
+
+    path = Path(file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}", 2)
+    try:
+        summary = add_article(
+            get_settings().corpus_dir,
+            data,
+            path.name,
+            title,
+            force,
+            lambda step: typer.echo(f"… {step}", err=True),
+        )
+    except KBError as exc:
+        _fail(exc.message, edge(exc.code).exit)
+    if json:
+        return _print_json(summary)
+    if summary.kept:
+        typer.echo(f"corpus/drafts/{summary.article}.yaml was edited by a person: kept as it is")
+        return
+    types = ", ".join(f"{n} {t}" for t, n in sorted(summary.by_type.items(), key=lambda x: -x[1]))
+    typer.echo(f"drafted corpus/drafts/{summary.article}.yaml: 《{summary.title}》")
+    typer.echo(
+        f"  {summary.principles} principles ({types}); {summary.groups} lists; {summary.junk} junk spans"
+    )
+    if summary.low_confidence:
+        typer.echo(f"  low confidence (check first): {', '.join(summary.low_confidence)}")
+    if summary.dropped:
+        typer.echo(f"  {summary.dropped} passages left out: no unique quote")
+    if summary.duplicates:
+        typer.echo(f"  added despite near-duplicates: {', '.join(summary.duplicates)}")
+    typer.echo(f"review it (corpus/CURATING.md), then: kb accept {summary.article}")
+
+
+@app.command()
+def drafts(json: JsonOpt = False) -> None:
+    """List drafts waiting for review, with their open items."""
+    from service.drafts import list_drafts
+    from service.settings import get_settings
+
+    resp = list_drafts(get_settings().corpus_dir)
+    if json:
+        return _print_json(resp)
+    if not resp.drafts:
+        typer.echo("no drafts")
+    for d in resp.drafts:
+        state = "edited" if d.edited else "untouched"
+        problem = f"  {d.problem}" if d.problem else ""
+        typer.echo(f"{d.article}  {d.principles} principles, {d.open_items} unchecked, {state}{problem}")
+
+
+@app.command()
+def accept(
+    article: Annotated[str, typer.Argument(help="the article's name or number, as `kb drafts` lists it")],
+    no_build: Annotated[bool, typer.Option("--no-build", help="publish only; run `kb build` later")] = False,
+) -> None:
+    """Check a draft and publish it into corpus/principles, then rebuild the index (incrementally)."""
+    from service.drafts import accept_draft
+    from service.errors import KBError, edge
+    from service.kb import build as build_index
+    from service.settings import get_settings
+
+    settings = get_settings()
+    try:
+        info = accept_draft(settings.corpus_dir, article)
+        typer.echo(f"published corpus/principles/{info.article}.yaml ({info.principles} principles)")
+        if not no_build:
+            m = build_index(settings, retrain=False)
+            typer.echo(f"built {settings.index_dir}: {m.principles} principles in {m.build_seconds}s")
+            typer.echo("a running server picks it up with POST /admin/reload or kill -HUP")
+    except KBError as exc:
+        _fail(exc.message, edge(exc.code).exit)
+
+
+@app.command()
+def remove(
+    article: Annotated[str, typer.Argument(help="the article's name or number")],
+    no_build: Annotated[bool, typer.Option("--no-build", help="remove only; run `kb build` later")] = False,
+) -> None:
+    """Take an article out: its raw file, its principles and its draft; then rebuild the index."""
+    from service.drafts import remove_article
+    from service.errors import KBError, edge
+    from service.kb import build as build_index
+    from service.settings import get_settings
+
+    settings = get_settings()
+    try:
+        gone = remove_article(settings.corpus_dir, article)
+        typer.echo("removed " + ", ".join(gone))
+        if not no_build:
+            m = build_index(settings, retrain=False)
+            typer.echo(f"built {settings.index_dir}: {m.principles} principles in {m.build_seconds}s")
+    except KBError as exc:
+        _fail(exc.message, edge(exc.code).exit)
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address [KB_HOST, default 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="port [KB_PORT, default 8000]")] = None,

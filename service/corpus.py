@@ -68,6 +68,8 @@ class CuratedPrinciple(_Strict):
     related: list[str] = Field(default_factory=list)
     fixed_by: list[str] = Field(default_factory=list)
     source: QuoteSpan
+    # what `kb add` wrote and how sure it was; the reviewer deletes an entry once checked (never read)
+    generated: dict[str, Any] | None = None
 
 
 class JunkSpan(_Strict):
@@ -82,6 +84,7 @@ class CuratedFile(_Strict):
     groups: list[GroupInfo] = Field(default_factory=list)
     junk: list[JunkSpan] = Field(default_factory=list)
     principles: list[CuratedPrinciple]
+    generated: dict[str, Any] | None = None  # as on a principle: left by `kb add` for the reviewer
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 KBError                      code, message
 ├── InputError               a request the caller can fix                -> 422, exit 2
 │   └── UnknownTypeError     a type or doc name outside the vocabulary   -> 422, exit 2
+│   └── DuplicateError       `kb add` of an article already in the corpus -> 409, exit 2
 ├── NotFoundError            an unknown principle id                     -> 404, exit 2
+├── BusyError                another build or corpus write holds the lock -> 409, exit 1
 ├── CorpusError              a curated file is invalid (quote not found, ambiguous, bad field)
 └── IndexError_              the index is missing, stale, corrupt or built for another model -> 503
     └── IndexStaleError      the index was built from another corpus or model: run `kb build`
@@ -20,7 +22,9 @@ from typing import NamedTuple, cast
 
 __all__ = [
     "EDGE_CODES",
+    "BusyError",
     "CorpusError",
+    "DuplicateError",
     "Edge",
     "IndexError_",
     "IndexStaleError",
@@ -53,6 +57,14 @@ class UnknownTypeError(InputError):
     code = "unknown_type"
 
 
+class DuplicateError(InputError):
+    code = "duplicate"
+
+
+class BusyError(KBError):
+    code = "busy"
+
+
 class NotFoundError(KBError):
     code = "not_found"
 
@@ -79,6 +91,8 @@ EDGE_CODES: Mapping[str, Edge] = {
     InputError.code: Edge(422, 2),
     UnknownTypeError.code: Edge(422, 2),
     NotFoundError.code: Edge(404, 2),
+    DuplicateError.code: Edge(409, 2),
+    BusyError.code: Edge(409, 1),
     CorpusError.code: Edge(500, 1),
     IndexError_.code: Edge(503, 1),
     IndexStaleError.code: Edge(503, 1),

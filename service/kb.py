@@ -21,6 +21,7 @@ from service.corpus import load_corpus
 from service.embedder import Embedder, SentenceTransformerEmbedder
 from service.hits import to_hit
 from service.index import LoadedIndex, Manifest, build_index, load_index
+from service.locks import corpus_lock
 from service.models import (
     AskRequest,
     AskResponse,
@@ -37,6 +38,7 @@ from service.models import (
 from service.query import QueryEncoder, make_query_embedder
 from service.query_model import QuerySide
 from service.retrieval import Retrieval, Variant
+from service.retrieval.vector_cache import VECTOR_CACHE_DIR, CachingEmbedder
 from service.settings import Settings
 
 __all__ = ["KnowledgeBase", "build"]
@@ -45,30 +47,40 @@ log = logging.getLogger("kb")
 
 
 def build(
-    settings: Settings, embedder: Embedder | None = None, progress: Callable[[str], None] | None = None
+    settings: Settings,
+    embedder: Embedder | None = None,
+    progress: Callable[[str], None] | None = None,
+    retrain: bool = True,
 ) -> Manifest:
-    """Documents are always encoded by the base model on torch (fp32). Then the query side: the query
-    encoder adapted to the corpus (service/query_model.py) and its int8 ONNX copy. Last, with the index
-    complete but not yet current, the confidence model is fitted on the labelled requests, run through
-    that index exactly as they would be served."""
-    corpus = load_corpus(settings.corpus_dir)
-    aliases = load_aliases(settings.corpus_dir)
-    embedder = embedder or SentenceTransformerEmbedder(settings.model)
-    side = QuerySide(
-        embedder, corpus.principles, aliases, settings.index_dir, settings.adapt,
-        AdaptConfig(epochs=settings.adapt_epochs), progress,
-    )  # fmt: skip
-    examples = load_calibration(settings.corpus_dir)
+    """Documents are always encoded by the base model on torch (fp32), through the vector cache: texts
+    encoded by an earlier build are not encoded again. Then the query side: the query encoder adapted to
+    the corpus (service/query_model.py) and its int8 ONNX copy (the previous build's copy when the model
+    is the same). Last, with the index complete but not yet current, the confidence model is fitted on
+    the labelled requests, run through that index exactly as they would be served.
 
-    def finish(folder: Path, index: LoadedIndex) -> None:
-        if not examples:
-            return
-        trained = isinstance(embedder, SentenceTransformerEmbedder)  # else a test's fake encodes both sides
-        query_embedder = make_query_embedder(settings, index) if trained else embedder
-        encoder = QueryEncoder(query_embedder, rewriters=[aliases])
-        calibrate(examples, encoder, _Served(index, settings).retrieval, folder)
+    `retrain=False` (an article accepted or removed) reuses the latest adapted encoder instead of
+    training one for the new corpus: a publish takes seconds, and the next `kb build` retrains.
+    Holds the corpus write lock throughout."""
+    with corpus_lock(settings.corpus_dir):
+        corpus = load_corpus(settings.corpus_dir)
+        aliases = load_aliases(settings.corpus_dir)
+        embedder = embedder or SentenceTransformerEmbedder(settings.model)
+        side = QuerySide(
+            embedder, corpus.principles, aliases, settings.index_dir, settings.adapt,
+            AdaptConfig(epochs=settings.adapt_epochs), progress, reuse_latest=not retrain,
+        )  # fmt: skip
+        examples = load_calibration(settings.corpus_dir)
 
-    return build_index(corpus, embedder, settings.index_dir, side, finish)
+        def finish(folder: Path, index: LoadedIndex) -> None:
+            if not examples:
+                return
+            trained = isinstance(embedder, SentenceTransformerEmbedder)  # else a test's fake does both sides
+            query_embedder = make_query_embedder(settings, index) if trained else embedder
+            encoder = QueryEncoder(query_embedder, rewriters=[aliases])
+            calibrate(examples, encoder, _Served(index, settings).retrieval, folder)
+
+        cached = CachingEmbedder(embedder, settings.index_dir / VECTOR_CACHE_DIR)
+        return build_index(corpus, cached, settings.index_dir, side, finish)
 
 
 class _Served:

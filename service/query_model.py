@@ -19,8 +19,9 @@ from pathlib import Path
 from service.adapt import AdaptConfig, DocumentVectors, adaptation_key, train
 from service.aliases import AliasTable
 from service.embedder import Embedder, SentenceTransformerEmbedder, resolve_model
+from service.encoder_reuse import reuse_or_export
 from service.models import Principle
-from service.onnx_export import PARITY_PROBES, export_or_explain
+from service.onnx_export import PARITY_PROBES
 
 __all__ = ["ADAPTED_DIR", "QuerySide", "QuerySideBuilder"]
 
@@ -42,6 +43,7 @@ class QuerySide:
     adapt: bool
     config: AdaptConfig = field(default_factory=AdaptConfig)
     progress: Callable[[str], None] | None = None
+    reuse_latest: bool = False  # an incremental build: the newest adapted encoder rather than a new one
 
     def __call__(self, folder: Path, docs: DocumentVectors) -> Mapping[str, str | None]:
         if not isinstance(self.base, SentenceTransformerEmbedder):
@@ -55,7 +57,8 @@ class QuerySide:
         step = max(1, len(docs.texts) // PARITY_PROBES)
         probes = docs.texts[::step][:PARITY_PROBES]
         vecs = docs.vectors[::step][:PARITY_PROBES] if query is self.base else query.encode(probes)
-        exported = export_or_explain(query, folder / ENCODER_DIR, probes, vecs)
+        previous = self.index_dir / "current" / ENCODER_DIR
+        exported = reuse_or_export(query, previous, folder / ENCODER_DIR, probes, vecs)
         return {"encoder": ENCODER_DIR if exported else None, "query_model": query_model}
 
     def _adapted(self, docs: DocumentVectors) -> Path:
@@ -66,6 +69,15 @@ class QuerySide:
         if (path / "config.json").exists():
             log.info("adapted query encoder %s is cached: not retraining", key)
             return path
+        latest = sorted(
+            (d for d in root.glob("*") if (d / "config.json").exists()), key=lambda d: d.stat().st_mtime
+        )
+        if self.reuse_latest and latest:
+            log.info(
+                "incremental build: reusing the adapted query encoder %s (`kb build` retrains)",
+                latest[-1].name,
+            )
+            return latest[-1]
         train(base, self.principles, self.aliases, docs, path, self.config, progress=self.progress)
         # older adaptations are of an earlier corpus: one is kept for an index still pointing at it
         old = sorted((d for d in root.iterdir() if d.is_dir() and d != path), key=lambda d: d.stat().st_mtime)

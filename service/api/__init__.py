@@ -16,7 +16,7 @@ from service import __version__
 from service.api.access import GuardedRoute, guard_asgi
 from service.api.deps import KBDep, get_kb
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
-from service.api.routers import admin, assistants, browse, meta, query
+from service.api.routers import admin, assistants, browse, curation, meta, query
 from service.kb import KnowledgeBase
 from service.metrics import Metrics
 from service.middleware import AccessLog, BodyLimit
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         browse.router,
         assistants.router,
         admin.router,
+        curation.router,
     ):
         app.include_router(router)
     # MCP over streamable HTTP, served by the same process and the same KnowledgeBase; not a FastAPI

@@ -30,6 +30,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "missing or wrong API key (when KB_API_KEYS is set)"),
         (403, "admin endpoints without KB_API_KEYS"),
         (404, "unknown id or path"),
+        (409, "a duplicate article, or another build or corpus write holds the lock (admin routes)"),
         (413, "request body over KB_MAX_BODY_BYTES"),
         (415, "body is not application/json"),
         (422, "invalid input; the message names the field"),

@@ -1,0 +1,244 @@
+"""Principle boundaries at sentence level: list items where the article numbers them (with the sentence
+that introduces the list as its overview), elsewhere passages cut where the topic shifts: a dynamic
+programme over sentence boundaries that prefers paragraph breaks, opening cue words and low lexical
+overlap, and passages near the length curators give a principle."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass, field
+
+from service.ingest.junk import JunkSpan
+from service.ingest.lists import COUNT, ListRun, find_lists, find_parallel
+from service.ingest.text import Unit, split_units
+
+__all__ = ["Group", "Layout", "Segment", "segment_article"]
+
+TARGET = 190  # characters: about the median curated passage
+MAX_PASSAGE = 520
+MIN_PASSAGE = 40
+_CUE = re.compile(
+    r"^(那么?|所以|但是|但|当然|首先|其次|然后|最后|总之|总结|综上|另外|此外|除此之外|比如|例如|举个例子|"
+    r"因此|其实|事实上|这里|这个时候|好[,，]|以上|说到底|撇开|凡此|关于|如果|而像|接下来|同时)"
+)
+_HEADING_TAIL = re.compile(r"[。！？!?；;…,，、]$")
+
+
+@dataclass
+class Segment:
+    start: int
+    end: int
+    kind: str  # "member", "overview" or "passage"
+    group: int | None = None
+    order: int | None = None
+    heading: str | None = None  # an item's own heading (text after its marker), for the title
+    confidence: float = 0.5  # how sure the boundary is
+
+
+@dataclass
+class Group:
+    index: int
+    style: str
+    members: list[int] = field(default_factory=list)  # segment indexes, in order
+    overview: int | None = None  # segment index
+    title: str = ""
+    confidence: float = 0.5
+
+
+@dataclass
+class Layout:
+    title_line: tuple[int, int] | None
+    segments: list[Segment]
+    groups: list[Group]
+    toc: list[tuple[int, int]]
+
+
+def _title_line(text: str) -> tuple[int, int] | None:
+    first = text.lstrip()
+    a = len(text) - len(first)
+    line = first.split("\n", 1)[0].rstrip()
+    if 4 <= len(line) <= 80 and "\n" in first and not re.search(r"[。]$", line):
+        return a, a + len(line)
+    return None
+
+
+def _bigrams(s: str) -> set[str]:
+    s = re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", s)
+    return {s[i : i + 2] for i in range(len(s) - 1)}
+
+
+def _heading(text: str, start: int, end: int) -> str:
+    item = text[start:end]
+    m = re.match(r"\s*([^\n。！？!?；;:：,，]{2,40})", item)
+    return m.group(1).strip() if m else item[:20].strip()
+
+
+def _extend(units: list[Unit], i: int, want: int, stop: set[int], limit: int) -> int:
+    """Index of the last unit of a passage starting at unit i: grow until `want` characters, stopping
+    at a paragraph break once half of that is reached, at units in `stop`, or beyond `limit`."""
+    j = i
+    while j + 1 < len(units) and units[j + 1].start < limit and units[j + 1].start not in stop:
+        length = units[j].end - units[i].start
+        if length >= want or (units[j + 1].paragraph_start and length >= want // 2):
+            break
+        j += 1
+    return j
+
+
+def _dp(units: list[Unit], text: str) -> list[tuple[int, int]]:
+    """Cut units[0:n] into passages: minimise length cost minus boundary quality."""
+    n = len(units)
+    if n == 0:
+        return []
+    quality = [0.0] * n
+    for j in range(1, n):
+        u = units[j]
+        q = 0.0
+        if u.paragraph_start:
+            q += 0.8
+        if _CUE.match(u.text):
+            q += 0.5
+        if len(units[j - 1].text) < 30 and not _HEADING_TAIL.search(units[j - 1].text):
+            q -= 0.6  # the previous unit is a heading: keep it with what follows
+        if len(u.text) < 30 and not _HEADING_TAIL.search(u.text) and u.paragraph_start:
+            q += 0.6  # this unit is a heading
+        left = _bigrams("".join(x.text for x in units[max(0, j - 3) : j]))
+        right = _bigrams("".join(x.text for x in units[j : j + 3]))
+        if left and right:
+            q += 0.6 * (1 - len(left & right) / len(left | right))
+        quality[j] = q
+    best = [0.0] + [float("inf")] * n
+    back = [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(j - 1, -1, -1):
+            length = units[j - 1].end - units[i].start
+            if length > MAX_PASSAGE and i < j - 1:
+                break
+            cost = ((length - TARGET) / TARGET) ** 2
+            if length < MIN_PASSAGE:
+                cost += 1.5
+            c = best[i] + cost - (quality[i] if i > 0 else 0.0)
+            if c < best[j]:
+                best[j], back[j] = c, i
+    cuts, j = [], n
+    while j > 0:
+        cuts.append((back[j], j - 1))
+        j = back[j]
+    return cuts[::-1]
+
+
+def _top_lists(runs: list[ListRun], text: str) -> list[ListRun]:
+    """Drop a run nested inside an item of another run of the same style: sub-points whose numbering
+    restarts (article 000's trap 5 lists three reasons as 1、2、3、), not a list of their own."""
+    keep = []
+    for r in runs:
+        a, b = r.markers[0].start, r.markers[-1].start
+        nested = any(
+            o is not r
+            and o.style == r.style
+            and not o.toc
+            and any(x.start < a and b < y.start for x, y in zip(o.markers, o.markers[1:], strict=False))
+            for o in runs
+        )
+        if not nested:
+            keep.append(r)
+    return keep
+
+
+def segment_article(text: str, junk: list[JunkSpan]) -> Layout:
+    title = _title_line(text)
+    blocked = [(j.start, j.end) for j in junk] + ([title] if title else [])
+    runs = _top_lists(find_lists(text, blocked), text)
+    numbered = [(r.markers[0].start, r.markers[-1].start) for r in runs]
+    runs += [
+        r
+        for r in find_parallel(text, blocked)
+        if not any(a <= r.markers[0].start <= b for a, b in numbered)  # inside a numbered list: its text
+    ]
+    cuts = [m.start for r in runs if not r.toc for m in r.markers]
+    units = [
+        u for u in split_units(text, cuts) if not any(a <= u.start < b or a < u.end <= b for a, b in blocked)
+    ]
+    starts = {u.start: k for k, u in enumerate(units)}
+    segments: list[Segment] = []
+    groups: list[Group] = []
+    toc: list[tuple[int, int]] = []
+    all_markers = set(cuts)
+    junk_starts = sorted(a for a, _ in blocked)
+
+    def limit_after(pos: int) -> int:
+        return next((a for a in junk_starts if a > pos), len(text))
+
+    for run in sorted(runs, key=lambda r: r.markers[0].start):
+        if run.toc:
+            first, last = run.markers[0].start, run.markers[-1].end
+            k = next((k for k, u in enumerate(units) if u.start >= last), len(units))
+            end = units[k].end if k < len(units) and units[k].end - last < 40 else last
+            toc.append((first, end))
+            continue
+        g = Group(len(groups), run.style)
+        spans = []
+        for n, m in enumerate(run.markers):
+            nxt = run.markers[n + 1].start if n + 1 < run.size else None
+            spans.append((m.start, nxt))
+        closed = [b - a for a, b in spans if b is not None]
+        median = int(statistics.median(closed)) if closed else TARGET
+        if run.size == 2 and median > 500:
+            continue  # two long numbered parts are sections of the article (002's 01、 02、), not a list
+        for n, (a, b) in enumerate(spans):
+            at = starts.get(a)
+            if at is None:
+                continue
+            if b is None or b - a > max(3 * median, 600):
+                stop = all_markers - {a}
+                j = _extend(units, at, int(median * 1.1), stop, b if b is not None else limit_after(a))
+                end = units[j].end
+            else:
+                end = max((u.end for u in units if a <= u.start < b), default=b)
+            segments.append(
+                Segment(a, end, "member", g.index, n + 1, _heading(text, run.markers[n].end, end), 0.8)
+            )
+            g.members.append(len(segments) - 1)
+        # the sentence before the first item introduces the list
+        k0 = starts.get(run.markers[0].start)
+        if k0:
+            prev = units[k0 - 1]
+            intro = prev.text
+            if (intro.endswith((":", "：")) or COUNT.search(intro) or len(intro) < 40) and run.markers[
+                0
+            ].start - prev.end < 40:
+                a = prev.start
+                if len(intro) < 15 and k0 >= 2:
+                    a = units[k0 - 2].start
+                segments.append(Segment(a, prev.end, "overview", g.index, None, None, 0.6))
+                g.overview = len(segments) - 1
+                count = COUNT.search(intro)
+                clauses = [c for c in re.split(r"[,，。；;!！?？]", intro) if c.strip()] or [intro]
+                pick = next((c for c in clauses if COUNT.search(c)), clauses[-1])
+                g.title = pick.strip().rstrip(":：").strip()
+                g.confidence = 0.7 if count else 0.5
+        if not g.title:
+            first_head = segments[g.members[0]].heading or ""
+            g.title = f"{first_head}等{len(g.members)}项"
+            g.confidence = 0.3
+        groups.append(g)
+    covered = [(s.start, s.end) for s in segments] + toc
+    region: list[Unit] = []
+    for u in [*units, None]:
+        inside = u is not None and any(a <= u.start < b for a, b in covered)
+        if u is None or inside:
+            if region:
+                for i, j in _dp(region, text):
+                    if region[j].end - region[i].start >= 12:
+                        segments.append(Segment(region[i].start, region[j].end, "passage", confidence=0.5))
+                region = []
+            continue
+        region.append(u)
+    order = sorted(range(len(segments)), key=lambda k: (segments[k].start, -segments[k].end))
+    remap = {old: new for new, old in enumerate(order)}
+    segments = [segments[k] for k in order]
+    for g in groups:
+        g.members = [remap[k] for k in g.members]
+        g.overview = remap[g.overview] if g.overview is not None else None
+    return Layout(title, segments, groups, toc)

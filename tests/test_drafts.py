@@ -1,0 +1,178 @@
+"""The curation path end to end as a curator uses it: kb add → edit → kb accept → search finds it →
+kb remove, on a copy of the corpus with the fake embedder (plumbing; drafting itself is measured by
+scripts/eval_ingest.py), plus input checks, duplicates and the HTTP routes."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from service.api import create_app
+from service.drafts import add_article, check_draft, list_drafts, remove_article
+from service.errors import DuplicateError, InputError
+from service.index import read_manifest
+from service.kb import KnowledgeBase, build
+from service.models import SearchRequest
+from service.publish import Publisher
+from service.settings import Settings
+
+ARTICLE = """社群冷启动的复盘
+
+我们在三个月里做了十个种子用户群,总结出冷启动的三个步骤:
+
+1、先找二十个种子用户
+种子用户要和产品高度相关,最好是已经付费的老客户。不要一开始就拉几百人,人多了反而没人说话。
+
+2、设计第一周的破冰活动
+第一周每天安排一个小话题,由运营同事带头回答,让新人知道这个群可以聊什么。
+
+3、用周报沉淀内容
+每周把群里的好问题整理成周报发回群里,成员会觉得自己的发言被看见了。
+
+最后提醒一句:冷启动最大的误区是急着卖货,先让大家信任你,再谈转化。
+"""
+
+
+@pytest.fixture
+def home(tmp_path: Path, settings: Settings) -> Settings:
+    """A corpus of one curated article (000, its links to other articles dropped): quick to build."""
+    src, root = settings.corpus_dir, tmp_path / "corpus"
+    (root / "raw").mkdir(parents=True)
+    (root / "principles").mkdir()
+    for name in ("types.yaml", "repairs.yaml", "raw/000_8a13e7523ba96b1d.txt"):
+        shutil.copyfile(src / name, root / name)
+    data = yaml.safe_load((src / "principles" / "000.yaml").read_text(encoding="utf-8"))
+    for p in data["principles"]:
+        p.pop("related", None)
+        p.pop("fixed_by", None)
+    (root / "principles" / "000.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return Settings(
+        corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", api_keys=["k"], model="fake-embedder"
+    )
+
+
+def test_add_edit_accept_search_remove(home: Settings, fake_embedder: type) -> None:
+    fake = fake_embedder()
+    before = build(home, fake)
+    root = home.corpus_dir
+    summary = add_article(root, ARTICLE.encode(), "cold-start.txt")
+    raw = root / "raw" / summary.doc
+    assert raw.read_bytes() == ARTICLE.encode()  # byte-identical
+    assert summary.groups >= 1 and summary.principles >= 4
+    draft_path = root / "drafts" / f"{summary.article}.yaml"
+    draft = yaml.safe_load(draft_path.read_text(encoding="utf-8"))
+    check_draft(root, draft, ARTICLE, "draft")  # a draft that fails the corpus checks is a bug
+    assert all("confidence" in p["generated"]["type"] for p in draft["principles"])
+    assert list_drafts(root).drafts[0].edited is False
+
+    # a person edits the draft: re-adding the article keeps the edit
+    edited = draft_path.read_text(encoding="utf-8").replace(
+        draft["principles"][0]["title"], "种子用户群的冷启动复盘"
+    )
+    draft_path.write_text(edited, encoding="utf-8")
+    again = add_article(root, ARTICLE.encode(), "cold-start.txt")
+    assert again.kept and draft_path.read_text(encoding="utf-8") == edited
+    assert list_drafts(root).drafts[0].edited is True
+
+    from service.drafts import accept_draft
+
+    accept_draft(root, summary.article[:3])  # the number is enough
+    assert not draft_path.exists() and (root / "principles" / f"{summary.article}.yaml").exists()
+    build(home, fake)
+    kb = KnowledgeBase.load(home, fake)
+    hits = kb.search(SearchRequest(query="种子用户 破冰活动 周报", k=5)).hits
+    assert hits[0].source.doc == summary.doc
+    with pytest.raises(DuplicateError):  # published: never redrafted
+        add_article(root, ARTICLE.encode(), "cold-start.txt")
+
+    remove_article(root, summary.article)
+    after = build(home, fake)
+    assert after.corpus_sha256 == before.corpus_sha256
+    assert after.files == before.files
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("社群".encode("gbk") + b"\xff\xfe", "not UTF-8"),
+        (b"   \n", "empty"),
+        ("社群运营".encode() * 60_000, "over the limit"),
+        (b"hello world", "no Chinese"),
+    ],
+)
+def test_add_refuses_what_is_not_an_article(home: Settings, data: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        add_article(home.corpus_dir, data, "x.txt")
+    assert not (home.corpus_dir / "drafts").exists()
+
+
+def test_near_duplicates_are_refused_unless_forced(home: Settings) -> None:
+    import opencc
+
+    name = "000_8a13e7523ba96b1d.txt"
+    text = (home.corpus_dir / "raw" / name).read_text(encoding="utf-8")
+    traditional = opencc.OpenCC("s2t").convert(text)
+    pinyin = "".join(c + ("(yùn)" if i % 4 == 0 else "") for i, c in enumerate(text))
+    for copy in (traditional, pinyin, text.replace("社群", "社区", 5)):
+        with pytest.raises(DuplicateError, match=name):
+            add_article(home.corpus_dir, copy.encode(), "copy.txt")
+    with pytest.raises(DuplicateError, match="already published"):
+        add_article(home.corpus_dir, text.encode(), "same.txt")
+    forced = add_article(home.corpus_dir, traditional.encode(), "copy.txt", force=True)
+    assert forced.duplicates and forced.principles > 0
+
+
+def test_a_second_build_encodes_only_new_texts(home: Settings, fake_embedder: type) -> None:
+    from service.retrieval.vector_cache import VECTOR_CACHE_DIR, CachingEmbedder
+
+    before = build(home, fake_embedder())
+    add_article(home.corpus_dir, ARTICLE.encode(), "cold-start.txt")
+    from service.drafts import accept_draft
+
+    accept_draft(home.corpus_dir, list_drafts(home.corpus_dir).drafts[0].article)
+    probe = CachingEmbedder(fake_embedder(), home.index_dir / VECTOR_CACHE_DIR)
+    from service.corpus import load_corpus
+    from service.index import build_index
+
+    after = build_index(load_corpus(home.corpus_dir), probe, home.index_dir)
+    # every text of the earlier build comes from the cache; only the new article's are encoded
+    assert probe.hits >= before.vectors and 0 < probe.misses <= after.vectors - before.vectors
+
+
+def test_http_upload_list_accept_poll(home: Settings, fake_embedder: type) -> None:
+    fake = fake_embedder()
+    build(home, fake)
+    kb = KnowledgeBase.load(home, fake)
+    auth = {"Authorization": "Bearer k"}
+    with TestClient(create_app(home, kb)) as client:
+        client.app.state.publisher = Publisher(kb, builder=lambda s: build(s, fake))  # type: ignore[attr-defined]
+        body = {"filename": "cold-start.txt", "text": ARTICLE}
+        assert client.post("/admin/articles", json=body).status_code == 401
+        lone = '{"filename": "a.txt", "text": "\\u793e\\ud800"}'  # a lone surrogate, as JSON allows
+        as_json = {**auth, "Content-Type": "application/json"}
+        bad = client.post("/admin/articles", content=lone, headers=as_json)
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_input"
+        r = client.post("/admin/articles", json=body, headers=auth)
+        assert r.status_code == 201, r.text
+        article = r.json()["article"]
+        drafts = client.get("/admin/drafts", headers=auth).json()["drafts"]
+        assert [d["article"] for d in drafts] == [article]
+        assert (
+            client.get("/principles", params={"doc": f"{article}.txt"}, headers=auth).status_code == 422
+        )  # not served
+        job = client.post(f"/admin/drafts/{article}/accept", headers=auth)
+        assert job.status_code == 202
+        for _ in range(100):
+            state = client.get(f"/admin/jobs/{job.json()['id']}", headers=auth).json()
+            if state["state"] in ("done", "failed"):
+                break
+            time.sleep(0.1)
+        assert state["state"] == "done", state
+        assert client.get("/principles", params={"doc": f"{article}.txt"}, headers=auth).json()["total"] > 0
+        assert client.post("/admin/drafts/nothing/accept", headers=auth).status_code == 404
+    assert read_manifest(home.index_dir).principles == kb.index.manifest.principles
