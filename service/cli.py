@@ -261,7 +261,7 @@ def build(
         typer.echo(f"index is current: {settings.index_dir}")
         return
     try:
-        m = build_index(settings)
+        m = build_index(settings, on_wait=lambda message: typer.echo(message, err=True))
     except KBError as exc:
         _fail(exc.message)
     typer.echo(

@@ -5,8 +5,9 @@ KBError                      code, message
 │   └── UnknownTypeError     a type or doc name outside the vocabulary   -> 422, exit 2
 ├── NotFoundError            an unknown principle id                     -> 404, exit 2
 ├── CorpusError              a curated file is invalid (quote not found, ambiguous, bad field)
-└── IndexError_              the index is missing, stale, corrupt or built for another model -> 503
-    └── IndexStaleError      the index was built from another corpus or model: run `kb build`
+├── IndexError_              the index is missing, stale, corrupt or built for another model -> 503
+│   └── IndexStaleError      the index was built from another corpus or model: run `kb build`
+└── BuildBusyError           another `kb build` holds the index folder's lock            -> exit 1
 
 The HTTP edge, the CLI and the HTTP client all read `EDGE_CODES` (status and exit code by error code),
 render bodies with `error_body` and describe pydantic validation errors with `describe_validation`.
@@ -20,6 +21,7 @@ from typing import NamedTuple, cast
 
 __all__ = [
     "EDGE_CODES",
+    "BuildBusyError",
     "CorpusError",
     "Edge",
     "IndexError_",
@@ -69,6 +71,10 @@ class IndexStaleError(IndexError_):
     code = "index_stale"
 
 
+class BuildBusyError(KBError):
+    code = "build_busy"
+
+
 class Edge(NamedTuple):
     status: int  # HTTP
     exit: int  # CLI: 0 success, 1 failure, 2 bad input, 3 no answer
@@ -82,6 +88,7 @@ EDGE_CODES: Mapping[str, Edge] = {
     CorpusError.code: Edge(500, 1),
     IndexError_.code: Edge(503, 1),
     IndexStaleError.code: Edge(503, 1),
+    BuildBusyError.code: Edge(503, 1),
     KBError.code: Edge(500, 1),
     "bad_request": Edge(400, 2),
     "unauthorized": Edge(401, 2),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 
 from service import ask as ask_policy
 from service import diagnose as diagnose_policy
@@ -40,7 +41,9 @@ __all__ = ["KnowledgeBase", "build"]
 log = logging.getLogger("kb")
 
 
-def build(settings: Settings, embedder: Embedder | None = None) -> Manifest:
+def build(
+    settings: Settings, embedder: Embedder | None = None, on_wait: Callable[[str], None] | None = None
+) -> Manifest:
     """Documents are always encoded by the model itself on torch (fp32): the index is then right for
     either query encoder, and the ONNX export is checked against those vectors before it is kept."""
     corpus = load_corpus(settings.corpus_dir)
@@ -48,7 +51,7 @@ def build(settings: Settings, embedder: Embedder | None = None) -> Manifest:
     export = None
     if isinstance(embedder, SentenceTransformerEmbedder):  # a fake embedder of a test has nothing to export
         export = functools.partial(export_or_explain, embedder)
-    return build_index(corpus, embedder, settings.index_dir, export)
+    return build_index(corpus, embedder, settings.index_dir, export, settings.build_lock_timeout, on_wait)
 
 
 class _Served:

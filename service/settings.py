@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         0.0, ge=0, le=50, description="extra linger for concurrent queries to share one forward pass"
     )
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings; 0 disables")
+    build_lock_timeout: float = Field(
+        600.0, ge=0, description="how long `kb build` waits for another build of the same index folder"
+    )
     host: str = Field("127.0.0.1", description="`kb serve` bind address")
     port: int = Field(8000, ge=1, le=65535, description="`kb serve` port")
 
