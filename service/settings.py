@@ -69,6 +69,15 @@ class Settings(BaseSettings):
         0.0, ge=0, le=50, description="extra linger for concurrent queries to share one forward pass"
     )
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings; 0 disables")
+    keep_alive_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="an idle connection (before its first request or between requests) is closed after this",
+    )
+    stream_seconds: float = Field(
+        300.0, gt=0, description="a GET /mcp event stream is ended after this; the client reconnects"
+    )
     build_lock_timeout: float = Field(
         600.0, ge=0, description="how long `kb build` waits for another build of the same index folder"
     )

@@ -53,10 +53,12 @@ def server_url(settings: Settings, kb: KnowledgeBase) -> Iterator[str]:
 
     import uvicorn
 
+    from service.server import uvicorn_config
+
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, kb), host="127.0.0.1", port=port, log_level="warning")
-    )
+    config = uvicorn_config(create_app(settings, kb), settings, "127.0.0.1", port)
+    config.log_level = "warning"
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

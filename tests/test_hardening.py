@@ -44,6 +44,9 @@ from service.settings import Settings
         ),
         ({"content": b"[1, 2]", "headers": {"content-type": "application/json"}}, 422, "invalid_input"),
         ({"json": {"query": "社群\u0007"}}, 422, "invalid_input"),
+        ({"json": {"query": "\u200b\u200c\u200d\u2060"}}, 422, "invalid_input"),  # zero-width only
+        ({"json": {"query": "\ufeff"}}, 422, "invalid_input"),  # a BOM alone
+        ({"json": {"query": " \ufeff\u200b "}}, 422, "invalid_input"),
         ({"json": {"query": "社群", "types": ["pitfall"] * 10000}}, 413, "too_large"),
         ({"json": {"query": "社群", "k": "5"}}, 422, "invalid_input"),
         ({"json": {"query": "社群", "types": ["pitfall"] * 21}}, 422, "invalid_input"),

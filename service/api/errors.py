@@ -35,6 +35,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "invalid input; the message names the field"),
         (500, "server error"),
         (503, "the index cannot be (re)loaded"),
+        (504, "a GET /mcp event stream that sent nothing within KB_STREAM_SECONDS"),
     ]
 }
 
