@@ -98,6 +98,7 @@ EDGE_CODES: Mapping[str, Edge] = {
     "unsupported_media_type": Edge(415, 2),
     "internal_error": Edge(500, 1),
     "timeout": Edge(504, 1),
+    "overloaded": Edge(503, 1),
     "unreachable": Edge(0, 1),
 }
 # the codes of statuses the web framework raises itself (an unknown path, a wrong method, a bad body)

@@ -71,7 +71,12 @@ class _Served:
 class KnowledgeBase:
     def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder) -> None:
         self.settings = settings
-        self.encoder = QueryEncoder(embedder, settings.query_cache_size, settings.encode_batch_wait_ms)
+        self.encoder = QueryEncoder(
+            embedder,
+            settings.query_cache_size,
+            settings.encode_batch_wait_ms,
+            max_clauses=settings.max_clauses,
+        )
         self._served = _Served(index, settings)
 
     @classmethod

@@ -69,6 +69,23 @@ class Settings(BaseSettings):
         0.0, ge=0, le=50, description="extra linger for concurrent queries to share one forward pass"
     )
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings; 0 disables")
+    max_clauses: int = Field(
+        16,
+        ge=1,
+        le=200,
+        description="clauses of one ask/diagnose text encoded on their own; the rest "
+        "count only through the whole text (bounds the cost of a long input)",
+    )
+    max_inflight: int = Field(
+        8,
+        ge=1,
+        le=256,
+        description="expensive requests (search, ask, diagnose, tools/call, /mcp) run at once",
+    )
+    max_queued: int = Field(
+        16, ge=0, le=4096, description="expensive requests waiting for a slot; beyond them 503 + Retry-After"
+    )
+    retry_after_seconds: int = Field(1, ge=1, le=600, description="Retry-After of an overload 503")
     keep_alive_seconds: float = Field(
         5.0,
         gt=0,
