@@ -343,4 +343,8 @@ def _plain_logging() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:  # a bug of ours: still one line, like every other error, never a traceback
+        typer.echo(f"error: unexpected {exc.__class__.__name__}: {exc}", err=True)
+        sys.exit(1)

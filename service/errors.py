@@ -99,7 +99,11 @@ EDGE_CODES: Mapping[str, Edge] = {
     "internal_error": Edge(500, 1),
     "timeout": Edge(504, 1),
     "overloaded": Edge(503, 1),
+    # the HTTP client's own: nothing was sent (a bad --url or key), nothing answered, something else did
+    "bad_url": Edge(0, 2),
+    "bad_key": Edge(0, 2),
     "unreachable": Edge(0, 1),
+    "bad_response": Edge(0, 1),
 }
 # the codes of statuses the web framework raises itself (an unknown path, a wrong method, a bad body)
 _FRAMEWORK = {EDGE_CODES[c].status: c for c in ("bad_request", "not_found", "method_not_allowed")}
