@@ -11,7 +11,8 @@ encodes queries as KB_ENCODER says (default onnx); set it in the environment to 
 
 `--overload` measures admission control instead: /search and /diagnose at concurrency 16, 64 and 256,
 each connection a client that sends its next unique text as soon as it has an answer (after waiting the
-Retry-After of a 503, as the contract asks; `--ignore-retry-after` retries at once). Every answer is
+Retry-After of a 503, times a random 1-2 so that refused clients do not come back in step, as the
+contract asks; `--ignore-retry-after` retries at once). Every answer is
 timed by status, so admitted requests (200), refusals (503 overloaded) and anything else are reported
 apart; wrk cannot split its latencies by status, so this load generator is asyncio on raw sockets.
 """
@@ -125,7 +126,8 @@ async def _client(
                 retry = (
                     headers.split("retry-after:")[1].split("\r\n")[0] if "retry-after:" in headers else "1"
                 )
-                await asyncio.sleep(float(retry))
+                # with jitter, as a well-behaved client retries: refused clients do not return in step
+                await asyncio.sleep(float(retry) * random.uniform(1, 2))
     except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
         out.append((0, float("nan")))
     finally:

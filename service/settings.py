@@ -77,13 +77,19 @@ class Settings(BaseSettings):
         "count only through the whole text (bounds the cost of a long input)",
     )
     max_inflight: int = Field(
-        8,
+        4,
         ge=1,
         le=256,
         description="expensive requests (search, ask, diagnose, tools/call, /mcp) run at once",
     )
     max_queued: int = Field(
         16, ge=0, le=4096, description="expensive requests waiting for a slot; beyond them 503 + Retry-After"
+    )
+    queue_wait_ms: float = Field(
+        100.0,
+        gt=0,
+        description="an expensive request that would wait longer than this for a slot (judging by how "
+        "long recent ones took) is refused at once with 503",
     )
     retry_after_seconds: int = Field(1, ge=1, le=600, description="Retry-After of an overload 503")
     keep_alive_seconds: float = Field(

@@ -4,6 +4,7 @@ timed."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api import create_app
+from service.api.admission import Admission, Overloaded
 from service.kb import KnowledgeBase
 from service.models import SearchRequest, SearchResponse
 from service.settings import Settings
@@ -66,7 +68,7 @@ def test_beyond_the_queue_a_costly_request_is_refused_at_once(gated: tuple[TestC
         refused = client.post("/search", json={"query": "入群门槛"})
         assert refused.status_code == 503 and refused.headers["retry-after"] == "2"
         assert refused.json()["error"]["code"] == "overloaded"
-        assert "1 requests at work, 1 waiting" in refused.json()["error"]["message"]
+        assert "(2 requests at work or waiting)" in refused.json()["error"]["message"]
         # the other costly routes share the same slots
         assert client.post("/ask", json={"question": "社群定位分哪几步?"}).status_code == 503
         assert client.post("/diagnose", json={"situation": "群里全是广告"}).status_code == 503
@@ -84,6 +86,34 @@ def test_beyond_the_queue_a_costly_request_is_refused_at_once(gated: tuple[TestC
         assert [f.result().status_code for f in held] == [200, 200]
     assert admission.admitted == 0
     assert client.post("/search", json={"query": "入群门槛"}).status_code == 200
+
+
+def test_a_request_that_would_wait_too_long_is_refused_at_once() -> None:
+    async def run() -> None:
+        admission = Admission(running=1, queued=10, wait_budget=0.01)
+        async with admission.slot():
+            await asyncio.sleep(0.3)  # it learns that a request holds its slot for a while
+        assert admission.expected_wait() == 0  # nothing at work: the next starts at once
+        gate = asyncio.Event()
+
+        async def hold() -> None:
+            async with admission.slot():
+                await gate.wait()
+
+        task = asyncio.create_task(hold())
+        while admission.admitted < 1:
+            await asyncio.sleep(0)
+        # room in the queue, but the wait behind the one at work would exceed the budget
+        assert admission.expected_wait() > 0.01
+        with pytest.raises(Overloaded):
+            async with admission.slot():
+                pass
+        gate.set()
+        await task
+        async with admission.slot():  # idle again: admitted whatever it learnt
+            pass
+
+    asyncio.run(run())
 
 
 def test_the_overload_status_is_documented(client: TestClient) -> None:

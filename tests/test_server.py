@@ -63,9 +63,18 @@ def test_an_idle_connection_is_closed(limited: tuple[str, int], sent: bytes) -> 
 def test_an_mcp_event_stream_ends(limited: tuple[str, int]) -> None:
     host, port = limited
     headers = {"accept": "text/event-stream", "host": f"127.0.0.1:{port}"}
-    with httpx.stream("GET", f"http://{host}:{port}/mcp", headers=headers, timeout=20) as r:
-        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
-        r.read()  # returns once the server ends the stream
+    seen: list[httpx.Response] = []
+    ended = threading.Event()
+
+    def read() -> None:
+        with httpx.stream("GET", f"http://{host}:{port}/mcp", headers=headers, timeout=60) as r:
+            seen.append(r)
+            r.read()  # returns once the server ends the stream
+            ended.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    assert ended.wait(30)  # a bound on a hang: the server's limit is 0.5 s
+    assert seen[0].status_code == 200 and seen[0].headers["content-type"].startswith("text/event-stream")
 
 
 def test_requests_are_answered_under_the_limits(limited: tuple[str, int]) -> None:

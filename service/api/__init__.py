@@ -55,7 +55,12 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.router.route_class = GuardedRoute  # a route added straight to the app is guarded too
     app.state.metrics = Metrics()
     app.state.api_keys = settings.api_keys
-    app.state.admission = Admission(settings.max_inflight, settings.max_queued, settings.retry_after_seconds)
+    app.state.admission = Admission(
+        settings.max_inflight,
+        settings.max_queued,
+        settings.retry_after_seconds,
+        settings.queue_wait_ms / 1000,
+    )
     for router in (
         meta.open_router,
         meta.router,
