@@ -67,13 +67,10 @@ def _inside(path: str) -> str:
     return path
 
 
-def _every_signal(names: list[str]) -> list[str]:
+def _known_signals(names: list[str]) -> list[str]:
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
         raise ValueError(f"unknown signal {unknown[0]!r}")
-    absent = [n for n in REGISTRY if n not in names]
-    if absent:
-        raise ValueError(f"no {absent[0]} signal")
     return names
 
 
@@ -94,8 +91,8 @@ class Manifest(IndexSummary):
     encoder: InsidePath | None = Field(
         None, description="sub-folder holding the int8 ONNX query encoder; None when the export failed"
     )
-    signals: Annotated[list[str], AfterValidator(_every_signal)] = Field(
-        description="the retrievers built into this index: every registered one"
+    signals: Annotated[list[str], AfterValidator(_known_signals)] = Field(
+        description="the retrievers built into this index"
     )
     manifest_sha256: Annotated[str, _SHA256] = Field(
         description="sha256 of this manifest's other fields (see `digest`): damage to the manifest "
@@ -112,8 +109,8 @@ class Manifest(IndexSummary):
     def required(self) -> list[str]:
         """What the index cannot be read without: the records, each signal's files, the encoder's."""
         needed = [RECORDS_FILE]
-        for name in self.signals:
-            needed += REGISTRY[name].files
+        for kind in REGISTRY.values():  # every registered retriever is loaded, listed or not
+            needed += kind.files
         if self.encoder:
             needed += [f"{self.encoder}/{f}" for f in ENCODER_FILES]
         return needed

@@ -213,7 +213,7 @@ def _drop_records(raw: dict[str, Any]) -> None:
         (lambda raw: raw.update(surprise=1), "Extra inputs are not permitted"),
         (lambda raw: raw.update(principles="166"), "Input should be a valid integer"),
         (lambda raw: raw.update(signals=["dense", "bm25", "nope"]), "unknown signal 'nope'"),
-        (lambda raw: raw.update(signals=["dense"]), "signals: no bm25 signal"),
+        (lambda raw: raw["files"].pop("vectors.faiss"), "does not list vectors.faiss"),
         (_drop_records, "does not list records.json"),
     ],
 )
