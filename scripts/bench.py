@@ -8,11 +8,20 @@ in-process with sentence-transformers on torch: the yardstick of issue #6, whate
 /search c16 : ceiling ratio, the int8 ONNX query encoder's own in-process rate (informative), server
 RSS, cold start (process start -> /health 200) and `kb build` time into a scratch folder. The server
 encodes queries as KB_ENCODER says (default onnx); set it in the environment to bench torch.
+
+`--overload` measures admission control instead: /search and /diagnose at concurrency 16, 64 and 256,
+each connection a client that sends its next unique text as soon as it has an answer (after waiting the
+Retry-After of a 503, times a random 1-2 so that refused clients do not come back in step, as the
+contract asks; `--ignore-retry-after` retries at once). Every answer is timed by status, so admitted
+requests (200), refusals (503 overloaded) and anything else are reported apart (wrk cannot split its
+latencies by status, so this load generator is asyncio on raw sockets), and the p99s are given again
+without the first second, when every connection opens at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import json
 import os
@@ -87,6 +96,92 @@ def drive(
     return stats
 
 
+async def _client(
+    host: str,
+    port: int,
+    path: str,
+    bodies: list[bytes],
+    until: float,
+    honour: bool,
+    out: list[tuple[int, float, float]],
+) -> None:
+    """One keep-alive connection sending POSTs back to back; records (status, ms, sent at) of every answer
+    (status 0: the connection failed)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        i = 0
+        while time.perf_counter() < until:
+            body = bodies[i % len(bodies)]
+            i += 1
+            head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode()  # fmt: skip
+            t0 = time.perf_counter()
+            writer.write(head + body)
+            status_line = await reader.readline()
+            headers = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+            length = int(headers.split("content-length:")[1].split("\r\n")[0])
+            await reader.readexactly(length)
+            status = int(status_line.split()[1])
+            out.append((status, (time.perf_counter() - t0) * 1000, t0))
+            if status == 503 and honour:
+                retry = (
+                    headers.split("retry-after:")[1].split("\r\n")[0] if "retry-after:" in headers else "1"
+                )
+                # with jitter, as a well-behaved client retries: refused clients do not return in step
+                await asyncio.sleep(float(retry) * random.uniform(1, 2))
+    except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+        out.append((0, float("nan"), time.perf_counter()))
+    finally:
+        writer.close()
+
+
+def overload(url: str, path: str, field: str, texts: list[str], concurrency: int, seconds: float,
+             honour: bool) -> dict[str, Any]:  # fmt: skip
+    host, port = url.removeprefix("http://").split(":")
+    per = max(1, len(texts) // concurrency)
+    out: list[tuple[int, float, float]] = []
+    began = time.perf_counter()
+
+    async def run() -> None:
+        nonlocal began
+        began = time.perf_counter()
+        until = began + seconds
+        slices = [texts[c * per : (c + 1) * per] or texts for c in range(concurrency)]
+        bodies = [[json.dumps({field: t, "k": 10}, ensure_ascii=False).encode() for t in s] for s in slices]
+        await asyncio.gather(*(_client(host, int(port), path, b, until, honour, out) for b in bodies))
+
+    asyncio.run(run())
+
+    def pct(values: list[float], q: float) -> float:
+        values = sorted(values)
+        return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+    ok = [ms for st, ms, _ in out if st == 200]
+    refused = [ms for st, ms, _ in out if st == 503]
+    # the first second is the burst of every connection opening at once; after it, the steady state
+    ok_later = [ms for st, ms, at in out if st == 200 and at - began >= 1]
+    refused_later = [ms for st, ms, at in out if st == 503 and at - began >= 1]
+    return {
+        "ok": len(ok), "qps": len(ok) / seconds, "ok_p50": pct(ok, 0.5), "ok_p99": pct(ok, 0.99),
+        "refused": len(refused), "ref_p50": pct(refused, 0.5), "ref_p99": pct(refused, 0.99),
+        "ref_max": max(refused, default=float("nan")), "other": len(out) - len(ok) - len(refused),
+        "ok_p99_later": pct(ok_later, 0.99), "ref_p99_later": pct(refused_later, 0.99),
+    }  # fmt: skip
+
+
+def overload_report(url: str, seconds: float, honour: bool) -> None:
+    pools = {"/search": ("query", questions()), "/diagnose": ("situation", situations())}
+    print(f"{'endpoint':10s} {'conc':>4s} | {'admitted':>8s} {'qps':>6s} {'p50':>7s} {'p99':>7s} | "
+          f"{'refused':>7s} {'p50':>6s} {'p99':>6s} {'max':>6s} | other | p99 after 1 s")  # fmt: skip
+    for path, (field, pool) in pools.items():
+        for conc in (16, 64, 256):
+            r = overload(url, path, field, pool, conc, seconds, honour)
+            admitted = f"{r['ok']:8d} {r['qps']:6.1f} {r['ok_p50']:7.1f} {r['ok_p99']:7.1f}"
+            refused = f"{r['refused']:7d} {r['ref_p50']:6.1f} {r['ref_p99']:6.1f} {r['ref_max']:6.1f}"
+            later = f"{r['ok_p99_later']:7.1f} {r['ref_p99_later']:6.1f}"
+            print(f"{path:10s} {conc:4d} | {admitted} | {refused} | {r['other']:5d} | {later}")
+
+
 def encoder_ceiling(texts: list[str], batch: int = 64) -> float:
     """Queries per second of the default model batch-encoding the texts in-process on torch."""
     from service.embedder import SentenceTransformerEmbedder
@@ -132,12 +227,26 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", help="bench a running server instead of starting one")
     ap.add_argument("--seconds", type=float, default=8.0, help="duration of each load run")
+    ap.add_argument("--overload", action="store_true", help="admission control at concurrency 16/64/256")
+    ap.add_argument(
+        "--ignore-retry-after", action="store_true", help="--overload clients retry a 503 at once"
+    )
     args = ap.parse_args()
 
     proc, cold_start = None, float("nan")
     url = args.url
     if url is None:
         proc, url, cold_start = start_server()
+    if args.overload:
+        try:
+            overload_report(url, args.seconds, honour=not args.ignore_retry_after)
+            if proc:
+                print(f"server RSS after load: {rss_mib(proc.pid):.0f} MiB")
+        finally:
+            if proc:
+                proc.terminate()
+                proc.wait(timeout=30)
+        return 0
     try:
         qs, sits = questions(), situations()
         # disjoint pools: a text seen by one run never reaches another as a cache hit

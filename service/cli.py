@@ -396,6 +396,7 @@ def serve(
     from service.api import create_app
     from service.errors import KBError
     from service.kb import KnowledgeBase
+    from service.server import uvicorn_config
     from service.settings import get_settings
 
     _plain_logging()
@@ -406,13 +407,10 @@ def serve(
     except KBError as exc:
         _fail(exc.message)
     _reload_on_sighup(kb)
-    uvicorn.run(
-        create_app(settings, kb),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="info",
-        access_log=False,  # the app writes its own JSON access log
-    )
+    server = uvicorn.Server(uvicorn_config(create_app(settings, kb), settings, host, port))
+    server.run()
+    if not server.started:  # uvicorn logged why (the address in use, …)
+        _fail(f"could not serve on {host or settings.host}:{port or settings.port}")
 
 
 def _reload_on_sighup(kb: KnowledgeBase) -> None:
@@ -459,4 +457,8 @@ def _plain_logging() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:  # a bug of ours: still one line, like every other error, never a traceback
+        typer.echo(f"error: unexpected {exc.__class__.__name__}: {exc}", err=True)
+        sys.exit(1)

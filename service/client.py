@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from service.models import (
     AskRequest,
@@ -36,7 +36,9 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class KBClientError(Exception):
-    """The server answered with an error (`status`, `code`, `message`), or could not be reached (status 0)."""
+    """The server answered with an error (`status`, `code`, `message`), or no knowledge-base server
+    answered. Codes of the client's own: `bad_url` and `bad_key` (status 0: nothing was sent),
+    `unreachable` (status 0), `bad_response` (whatever answered is not a knowledge-base server)."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
@@ -47,8 +49,17 @@ class KBClientError(Exception):
 
 class KBClient:
     def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
+        if api_key is not None and not (api_key.isascii() and api_key.isprintable() and api_key.strip()):
+            # a header carries ASCII only; the server's keys are ASCII too
+            raise KBClientError(0, "bad_key", "the API key must be printable ASCII characters")
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+        try:
+            url = httpx.URL(base_url.rstrip("/"))
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise KBClientError(0, "bad_url", f"{base_url!r} is not a valid URL ({exc})") from exc
+        if url.scheme not in ("http", "https") or not url.host:
+            raise KBClientError(0, "bad_url", f"{base_url!r} is not an http:// or https:// URL with a host")
+        self._http = httpx.Client(base_url=url, headers=headers, timeout=timeout)
 
     def __enter__(self) -> KBClient:
         return self
@@ -76,17 +87,29 @@ class KBClient:
                 json=body.model_dump(exclude_none=True) if body is not None else None,
                 params=params.model_dump(exclude_none=True) if params is not None else None,
             )
-        except httpx.HTTPError as exc:
-            raise KBClientError(0, "unreachable", f"{self._http.base_url}{path}: {exc}") from exc
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise KBClientError(
+                0, "unreachable", f"no server answered at {self._http.base_url}: {exc or type(exc).__name__}"
+            ) from exc
         if resp.status_code >= 400:
-            code, message = "http_error", resp.text[:200]
             try:
                 err: Any = resp.json()["error"]
-                code, message = str(err["code"]), str(err["message"])
+                raise KBClientError(resp.status_code, str(err["code"]), str(err["message"]))
             except (ValueError, KeyError, TypeError):
-                pass
-            raise KBClientError(resp.status_code, code, message)
-        return model.model_validate_json(resp.content)
+                raise self._foreign(resp, "without a knowledge-base error body") from None
+        try:
+            return model.model_validate_json(resp.content)
+        except ValidationError:
+            raise self._foreign(resp, f"with a body that is not a {model.__name__}") from None
+
+    def _foreign(self, resp: httpx.Response, what: str) -> KBClientError:
+        kind = resp.headers.get("content-type", "no content type").split(";")[0]
+        return KBClientError(
+            resp.status_code,
+            "bad_response",
+            f"{resp.request.url} answered {resp.status_code} ({kind}) {what}: "
+            "is --url a knowledge-base server?",
+        )
 
     def search(self, req: SearchRequest) -> SearchResponse:
         return self._call(SearchResponse, "POST", "/search", req)

@@ -7,8 +7,9 @@ KBError                      code, message
 ├── NotFoundError            an unknown principle id                     -> 404, exit 2
 ├── BusyError                another build or corpus write holds the lock -> 409, exit 1
 ├── CorpusError              a curated file is invalid (quote not found, ambiguous, bad field)
-└── IndexError_              the index is missing, stale, corrupt or built for another model -> 503
-    └── IndexStaleError      the index was built from another corpus or model: run `kb build`
+├── IndexError_              the index is missing, stale, corrupt or built for another model -> 503
+│   └── IndexStaleError      the index was built from another corpus or model: run `kb build`
+└── BuildBusyError           another `kb build` holds the index folder's lock            -> exit 1
 
 The HTTP edge, the CLI and the HTTP client all read `EDGE_CODES` (status and exit code by error code),
 render bodies with `error_body` and describe pydantic validation errors with `describe_validation`.
@@ -22,6 +23,7 @@ from typing import NamedTuple, cast
 
 __all__ = [
     "EDGE_CODES",
+    "BuildBusyError",
     "BusyError",
     "CorpusError",
     "DuplicateError",
@@ -81,6 +83,10 @@ class IndexStaleError(IndexError_):
     code = "index_stale"
 
 
+class BuildBusyError(KBError):
+    code = "build_busy"
+
+
 class Edge(NamedTuple):
     status: int  # HTTP
     exit: int  # CLI: 0 success, 1 failure, 2 bad input, 3 no answer
@@ -96,6 +102,7 @@ EDGE_CODES: Mapping[str, Edge] = {
     CorpusError.code: Edge(500, 1),
     IndexError_.code: Edge(503, 1),
     IndexStaleError.code: Edge(503, 1),
+    BuildBusyError.code: Edge(503, 1),
     KBError.code: Edge(500, 1),
     "bad_request": Edge(400, 2),
     "unauthorized": Edge(401, 2),
@@ -104,7 +111,13 @@ EDGE_CODES: Mapping[str, Edge] = {
     "too_large": Edge(413, 2),
     "unsupported_media_type": Edge(415, 2),
     "internal_error": Edge(500, 1),
+    "timeout": Edge(504, 1),
+    "overloaded": Edge(503, 1),
+    # the HTTP client's own: nothing was sent (a bad --url or key), nothing answered, something else did
+    "bad_url": Edge(0, 2),
+    "bad_key": Edge(0, 2),
     "unreachable": Edge(0, 1),
+    "bad_response": Edge(0, 1),
 }
 # the codes of statuses the web framework raises itself (an unknown path, a wrong method, a bad body)
 _FRAMEWORK = {EDGE_CODES[c].status: c for c in ("bad_request", "not_found", "method_not_allowed")}

@@ -51,6 +51,7 @@ def build(
     embedder: Embedder | None = None,
     progress: Callable[[str], None] | None = None,
     retrain: bool = True,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Manifest:
     """Documents are always encoded by the base model on torch (fp32), through the vector cache: texts
     encoded by an earlier build are not encoded again. Then the query side: the query encoder adapted to
@@ -80,7 +81,9 @@ def build(
             calibrate(examples, encoder, _Served(index, settings).retrieval, folder)
 
         cached = CachingEmbedder(embedder, settings.index_dir / VECTOR_CACHE_DIR)
-        return build_index(corpus, cached, settings.index_dir, side, finish)
+        return build_index(
+            corpus, cached, settings.index_dir, side, finish, settings.build_lock_timeout, on_wait or progress
+        )
 
 
 class _Served:
@@ -109,6 +112,7 @@ class KnowledgeBase:
             settings.query_cache_size,
             settings.encode_batch_wait_ms,
             rewriters=[load_aliases(settings.corpus_dir)],
+            max_clauses=settings.max_clauses,
         )
         self._served = _Served(index, settings)
 

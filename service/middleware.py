@@ -1,5 +1,5 @@
-"""ASGI middleware for the HTTP edge: request ids and access logs, metrics, body limits. (Keys and
-content types are checked by route metadata: service/api/access.py.)
+"""ASGI middleware for the HTTP edge: request ids and access logs, metrics, body limits, HEAD. (Keys,
+content types and admission are checked by route metadata: service/api/access.py.)
 
 Pure ASGI (no BaseHTTPMiddleware) so streaming MCP responses pass through untouched.
 """
@@ -8,15 +8,30 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import anyio
+
 from service.errors import edge, error_body
 from service.metrics import Metrics
 
-__all__ = ["ASGIApp", "AccessLog", "BodyLimit", "Message", "Receive", "Scope", "Send", "header"]
+__all__ = [
+    "ASGIApp",
+    "AccessLog",
+    "BodyLimit",
+    "HeadAsGet",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
+    "StreamLimit",
+    "header",
+    "send_error",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -25,6 +40,13 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 access_log = logging.getLogger("kb.access")
+
+# a client's request id is echoed only if it is printable ASCII without spaces (it goes into a header and
+# the log); anything else is replaced by our own
+_REQUEST_ID = re.compile(r"[!-~]{1,64}")
+# every other method is one label: the method is the client's to choose, so it must not grow the metrics
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
 
 
 async def send_error(
@@ -63,7 +85,9 @@ class AccessLog:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        rid = header(scope, b"x-request-id")[:64] or uuid.uuid4().hex
+        given = header(scope, b"x-request-id")
+        rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        method = scope["method"] if scope["method"] in _METHODS else "other"
         started = time.perf_counter()
         status = 500
 
@@ -78,14 +102,15 @@ class AccessLog:
             await self.app(scope, receive, send_wrapper)
         finally:
             seconds = time.perf_counter() - started
-            route = scope.get("route")
-            path = getattr(route, "path", None) or ("unmatched" if status == 404 else scope["path"])
-            self.metrics.observe(scope["method"], path, status, seconds)
+            # the route's template, or one label for every path no route matched (whatever its status):
+            # a label from the raw path would let anyone grow the metrics without bound
+            path = getattr(scope.get("route"), "path", None) or UNMATCHED
+            self.metrics.observe(method, path, status, seconds)
             access_log.info(
                 json.dumps(
                     {
                         "request_id": rid,
-                        "method": scope["method"],
+                        "method": method,
                         "route": path,
                         "status": status,
                         "ms": round(seconds * 1000, 2),
@@ -95,7 +120,11 @@ class AccessLog:
 
 
 class BodyLimit:
-    """413 for bodies over the limit, declared or streamed, on every route."""
+    """413 for bodies over the limit, declared or streamed (chunked), on every route, /mcp included.
+
+    The body is read here, up to the limit, before the app sees any of it: a route or the MCP transport
+    can then never turn "too large" into a parse error of its own. Bodies are small (64 KiB), so
+    holding one costs nothing."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -104,24 +133,95 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"}:
             return await self.app(scope, receive, send)
+        too_large = f"request body over {self.max_bytes} bytes"
         declared = header(scope, b"content-length")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            return await send_error(send, "too_large", f"request body over {self.max_bytes} bytes")
+            return await send_error(send, "too_large", too_large)
+        chunks: list[bytes] = []
         seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
+            if message["type"] != "http.request":  # the client left: nothing to answer
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
             if seen > self.max_bytes:
-                raise _TooLarge
-            return message
+                return await send_error(send, "too_large", too_large)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()  # after the body: waits for the client to disconnect
+
+        await self.app(scope, replay, send)
+
+
+class HeadAsGet:
+    """HEAD wherever GET is allowed: the GET response's status and headers, without its body (RFC 9110).
+
+    A streamed GET (the MCP event stream) is cut after its headers: the app is told the client left."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+        # a copy: the server itself must still see HEAD (it then sends no body whatever Content-Length says)
+        inner = {**scope, "method": "GET"}
+        done = False
+
+        async def headers_only(message: Message) -> None:
+            nonlocal done
+            if done:
+                return
+            if message["type"] == "http.response.body":
+                done = True
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        async def gone_when_done() -> Message:
+            if done:
+                return {"type": "http.disconnect"}
+            return await receive()
 
         try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await send_error(send, "too_large", f"request body over {self.max_bytes} bytes")
+            await self.app(inner, gone_when_done, headers_only)
+        finally:
+            if "route" in inner:  # for the access log's route label
+                scope["route"] = inner["route"]
 
 
-class _TooLarge(Exception):
-    pass
+class StreamLimit:
+    """Ends a GET response (the MCP event stream) after `seconds`: the stream is closed cleanly and the
+    client reconnects, so no stream holds a connection and a task forever."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return await self.app(scope, receive, send)
+        started = ended = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started, ended
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                ended = True
+            await send(message)
+
+        with anyio.move_on_after(self.seconds):
+            await self.app(scope, receive, tracking)
+        if started and not ended:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        elif not started:
+            await send_error(send, "timeout", f"no response within {self.seconds:g} s")

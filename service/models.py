@@ -6,6 +6,7 @@ Limits live here as constants so the OpenAPI schema, the error messages and the 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -52,9 +53,14 @@ MAX_FILTER_ITEMS = 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def _visible(value: str) -> bool:
+    # zero-width spaces and joiners, a BOM, direction marks: format characters (Cf) that show nothing
+    return any(not c.isspace() and unicodedata.category(c) != "Cf" for c in value)
+
+
 def _clean_text(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must contain some text, not only whitespace")
+    if not _visible(value):
+        raise ValueError("must contain some text, not only whitespace or invisible characters")
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
     return value

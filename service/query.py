@@ -120,8 +120,10 @@ class QueryEncoder:
         cache_size: int = 1024,
         batch_wait_ms: float = 0.0,
         rewriters: Sequence[QueryRewriter] = (),
+        max_clauses: int = 16,
     ) -> None:
         self.embedder = BatchingEmbedder(embedder, batch_wait_ms)
+        self.max_clauses = max_clauses
         self.rewriters = tuple(rewriters)
         self._size = cache_size
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
@@ -133,9 +135,11 @@ class QueryEncoder:
 
     def query(self, text: str, *, min_clauses: int | None = None) -> Query:
         """The whole text and, when it has at least `min_clauses` clauses, each clause (None: never),
-        all encoded in one call (one trip through the batching worker)."""
+        all encoded in one call (one trip through the batching worker). Only the first `max_clauses`
+        clauses are encoded on their own, so a long text costs at most that many encodes more than a
+        short one (the encoder truncates each text to the model's length)."""
         normalized, rewrites = self._prepare(text)
-        spans = split_clauses(text) if min_clauses is not None else []
+        spans = split_clauses(text)[: self.max_clauses] if min_clauses is not None else []
         clause_texts = [self._prepare(s.text)[0] for s in spans] if len(spans) >= (min_clauses or 0) else []
         vecs = self.encode([normalized, *clause_texts])
         clauses = tuple(

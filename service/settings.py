@@ -76,6 +76,41 @@ class Settings(BaseSettings):
         0.0, ge=0, le=50, description="extra linger for concurrent queries to share one forward pass"
     )
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings; 0 disables")
+    max_clauses: int = Field(
+        16,
+        ge=1,
+        le=200,
+        description="clauses of one ask/diagnose text encoded on their own; the rest "
+        "count only through the whole text (bounds the cost of a long input)",
+    )
+    max_inflight: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description="expensive requests (search, ask, diagnose, tools/call, /mcp) run at once",
+    )
+    max_queued: int = Field(
+        16, ge=0, le=4096, description="expensive requests waiting for a slot; beyond them 503 + Retry-After"
+    )
+    queue_wait_ms: float = Field(
+        100.0,
+        gt=0,
+        description="an expensive request that would wait longer than this for a slot (judging by how "
+        "long recent ones took) is refused at once with 503",
+    )
+    retry_after_seconds: int = Field(1, ge=1, le=600, description="Retry-After of an overload 503")
+    keep_alive_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="an idle connection (before its first request or between requests) is closed after this",
+    )
+    stream_seconds: float = Field(
+        300.0, gt=0, description="a GET /mcp event stream is ended after this; the client reconnects"
+    )
+    build_lock_timeout: float = Field(
+        600.0, ge=0, description="how long `kb build` waits for another build of the same index folder"
+    )
     host: str = Field("127.0.0.1", description="`kb serve` bind address")
     port: int = Field(8000, ge=1, le=65535, description="`kb serve` port")
 

@@ -3,37 +3,18 @@ embedder for plumbing tests; the real app on a socket."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 
-import numpy as np
 import pytest
+from fakes import FakeEmbedder
 from fastapi.testclient import TestClient
 
 from service.api import create_app
 from service.corpus import Corpus, load_corpus
 from service.devserver import free_port, wait_healthy
-from service.embedder import Vectors
 from service.index import is_fresh
 from service.kb import KnowledgeBase, build
 from service.settings import Settings
-
-
-class FakeEmbedder:
-    """Deterministic unit vectors from a hash of the text (llm's EmbedDemo idea), for plumbing tests."""
-
-    name = "fake-embedder"
-    dimension = 16
-
-    def __init__(self, fail_after: int | None = None) -> None:
-        self.fail_after = fail_after
-
-    def encode(self, texts: list[str]) -> Vectors:
-        if self.fail_after is not None and len(texts) > self.fail_after:
-            raise RuntimeError("simulated crash during a build")
-        rows = [np.frombuffer(hashlib.sha256(t.encode()).digest()[:16], dtype=np.uint8) for t in texts]
-        vecs = np.array(rows, dtype=np.float32) - 127.5
-        return (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
 
 
 @pytest.fixture(scope="session")
@@ -72,10 +53,12 @@ def server_url(settings: Settings, kb: KnowledgeBase) -> Iterator[str]:
 
     import uvicorn
 
+    from service.server import uvicorn_config
+
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, kb), host="127.0.0.1", port=port, log_level="warning")
-    )
+    config = uvicorn_config(create_app(settings, kb), settings, "127.0.0.1", port)
+    config.log_level = "warning"
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

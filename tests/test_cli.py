@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -99,3 +102,73 @@ def test_help_does_not_import_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False False")
+
+
+@pytest.fixture(scope="module")
+def foreign_server() -> Iterator[str]:
+    """Something that is not a knowledge-base server: 200 with HTML on every path, or a JSON body of
+    another shape on /json/…, or a 404 page on /missing/…."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            status, kind, body = 200, "text/html", b"<html><body>welcome</body></html>"
+            if self.path.startswith("/json/"):
+                kind, body = "application/json", b'{"status": "ok"}'
+            elif self.path.startswith("/missing/"):
+                status, body = 404, b"<html>not found</html>"
+            self.send_response(status)
+            self.send_header("content-type", kind)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("url", "key", "code", "message"),
+    [
+        ("http://[::1", None, 2, "error: 'http://[::1' is not a valid URL"),
+        ("localhost:8000", None, 2, "error: 'localhost:8000' is not an http:// or https:// URL"),
+        ("ftp://127.0.0.1", None, 2, "error: 'ftp://127.0.0.1' is not an http:// or https:// URL"),
+        ("http://127.0.0.1:9", "钥匙", 2, "error: the API key must be printable ASCII"),
+        ("http://127.0.0.1:9", None, 1, "error: no server answered at http://127.0.0.1:9"),
+        ("{foreign}", None, 1, "error: {foreign}/ask answered 200 (text/html) with a body that is not"),
+        ("{foreign}/json", None, 1, "error: {foreign}/json/ask answered 200 (application/json) with a body"),
+        ("{foreign}/missing", None, 1, "error: {foreign}/missing/ask answered 404 (text/html) without a"),
+    ],
+)
+def test_url_mode_names_the_real_cause_in_one_line(
+    foreign_server: str, url: str, key: str | None, code: int, message: str
+) -> None:
+    # issue 15.5: tracebacks for a bad URL or key; an HTML server blamed on the input (exit 2)
+    args = ["ask", "群", "--url", url.format(foreign=foreign_server), *(["--api-key", key] if key else [])]
+    result = runner.invoke(cli.app, args)
+    assert isinstance(result.exception, SystemExit), result.exception  # not an escaped exception
+    assert result.exit_code == code, result.stderr
+    assert result.stderr.startswith(message.format(foreign=foreign_server)), result.stderr
+    assert result.stderr.count("\n") == 1
+    if "foreign" in url:
+        assert "is --url a knowledge-base server?" in result.stderr
+
+
+def test_an_unexpected_error_is_one_line_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "app", broken)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == "error: unexpected RuntimeError: a bug\n"

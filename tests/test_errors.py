@@ -40,7 +40,7 @@ def test_error_body_is_the_one_shape() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"query": "   "}, "query: must contain some text, not only whitespace"),
+        ({"query": "   "}, "query: must contain some text, not only whitespace or invisible characters"),
         ({"query": "群", "k": 0}, "k: Input should be greater than or equal to 1"),
         ({"query": "群", "k": 1, "q": 1}, "q: Extra inputs are not permitted"),
     ],

@@ -20,6 +20,7 @@ class TitleLength:
     """A toy third signal that needs no files: shorter titles score higher."""
 
     name: ClassVar[str] = "toy"
+    files: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, catalog: Catalog) -> None:
         self.values = np.array([1.0 / len(p.title) for p in catalog.principles], dtype=np.float32)

@@ -14,12 +14,13 @@ from fastapi.openapi.utils import get_openapi
 
 from service import __version__
 from service.api.access import GuardedRoute, guard_asgi
+from service.api.admission import Admission
 from service.api.deps import KBDep, get_kb
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
 from service.api.routers import admin, assistants, browse, curation, meta, query
 from service.kb import KnowledgeBase
 from service.metrics import Metrics
-from service.middleware import AccessLog, BodyLimit
+from service.middleware import AccessLog, BodyLimit, HeadAsGet, StreamLimit
 from service.settings import Settings, get_settings
 
 __all__ = ["KBDep", "create_app", "get_kb"]
@@ -54,6 +55,12 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.router.route_class = GuardedRoute  # a route added straight to the app is guarded too
     app.state.metrics = Metrics()
     app.state.api_keys = settings.api_keys
+    app.state.admission = Admission(
+        settings.max_inflight,
+        settings.max_queued,
+        settings.retry_after_seconds,
+        settings.queue_wait_ms / 1000,
+    )
     for router in (
         meta.open_router,
         meta.router,
@@ -65,13 +72,16 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     ):
         app.include_router(router)
     # MCP over streamable HTTP, served by the same process and the same KnowledgeBase; not a FastAPI
-    # route, so guarded here (the transport checks its own bodies and content types)
+    # route, so guarded here; its calls are admitted like the costly routes, its event streams end after
+    # KB_STREAM_SECONDS, and BodyLimit holds its bodies to KB_MAX_BODY_BYTES like everyone's
     for route in mcp_app.routes:
-        route.app = guard_asgi(route.app, settings.api_keys)  # type: ignore[attr-defined]
+        inner = StreamLimit(route.app, settings.stream_seconds)  # type: ignore[attr-defined]
+        route.app = guard_asgi(inner, settings.api_keys, admission=app.state.admission)  # type: ignore[attr-defined]
     app.router.routes.extend(mcp_app.routes)
     install_error_handlers(app)
 
     # added innermost first: the access log sees every request, CORS answers preflights before any route
+    app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -1,11 +1,13 @@
-"""Who may call a route and what body it takes: declared on the route, checked before its body is read.
+"""Who may call a route, what body it takes and whether it is expensive: declared on the route, checked
+before its body is read.
 
 Every route of our routers is a `GuardedRoute` (FastAPI's documented custom-route-class seam) carrying
 an `Access`: OPEN (health), KEY (the default: needs a bearer key when KB_API_KEYS is set), ADMIN
 (always needs a key; closed without keys). Whether a POST must be JSON is read from the route itself:
 any route with a body field. So a new route on any router is checked without anyone listing its path;
 `router()` makes KEY routers, and the app's own router is KEY too. The routes that are not FastAPI
-routes (the MCP transport, the docs) are wrapped with `guard_asgi` by the app factory.
+routes (the MCP transport, the docs) are wrapped with `guard_asgi` by the app factory. A router made
+with `costly=True` puts its POST routes behind admission control (service/api/admission.py).
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from typing import Any, ClassVar
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 
+from service.api.admission import Admission, Overloaded
 from service.api.errors import render
 from service.middleware import ASGIApp, Receive, Scope, Send, header, send_error
 
 __all__ = ["Access", "GuardedRoute", "guard_asgi", "route_class", "router"]
+
+OVERLOADED = "overloaded"
 
 _Problem = tuple[str, str, dict[str, str]] | None
 
@@ -57,37 +62,56 @@ def _keys(app: Any) -> list[bytes]:
     return [k.encode() for k in getattr(app.state, "api_keys", [])]
 
 
+def _retry_after(admission: Admission) -> dict[str, str]:
+    return {"retry-after": str(admission.retry_after)}
+
+
 class GuardedRoute(APIRoute):
     access: ClassVar[Access] = Access.KEY
+    costly: ClassVar[bool] = False  # POST routes of this class go through admission control
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        takes_json = self.body_field is not None and "POST" in (self.methods or ())
+        posts = "POST" in (self.methods or ())
+        takes_json = self.body_field is not None and posts
+        admitted = self.costly and posts
 
         async def guarded(request: Request) -> Response:
             problem = check(request.scope, self.access, _keys(request.app), takes_json)
             if problem is not None:
                 code, message, headers = problem
                 return render(code, message, headers=headers)
-            return await handler(request)
+            if not admitted:
+                return await handler(request)
+            admission: Admission = request.app.state.admission
+            try:
+                async with admission.slot():
+                    return await handler(request)
+            except Overloaded:
+                return render(OVERLOADED, admission.message(), headers=_retry_after(admission))
 
         return guarded
 
 
-def route_class(access: Access) -> type[APIRoute]:
-    """A GuardedRoute with this access, for an APIRouter's `route_class`."""
-    if access is Access.KEY:
+def route_class(access: Access, costly: bool = False) -> type[APIRoute]:
+    """A GuardedRoute with this access (and admission control when costly), for a `route_class`."""
+    if access is Access.KEY and not costly:
         return GuardedRoute
-    return type(f"{access.name.title()}Route", (GuardedRoute,), {"access": access})
+    name = f"{access.name.title()}{'Costly' if costly else ''}Route"
+    return type(name, (GuardedRoute,), {"access": access, "costly": costly})
 
 
-def router(access: Access = Access.KEY, **kwargs: Any) -> APIRouter:
-    """An APIRouter whose routes are guarded: KEY unless said otherwise."""
-    return APIRouter(route_class=route_class(access), **kwargs)
+def router(access: Access = Access.KEY, costly: bool = False, **kwargs: Any) -> APIRouter:
+    """An APIRouter whose routes are guarded: KEY unless said otherwise; `costly`: its POST routes are
+    admitted by service/api/admission.py."""
+    return APIRouter(route_class=route_class(access, costly), **kwargs)
 
 
-def guard_asgi(inner: ASGIApp, keys: list[str], access: Access = Access.KEY) -> ASGIApp:
-    """The same check around a plain ASGI app (the MCP transport, the docs); bodies are theirs to check."""
+def guard_asgi(
+    inner: ASGIApp, keys: list[str], access: Access = Access.KEY, admission: Admission | None = None
+) -> ASGIApp:
+    """The same checks around a plain ASGI app (the MCP transport, the docs); bodies are theirs to check.
+    With `admission`, its POST requests are admitted like a costly route's."""
     encoded = [k.encode() for k in keys]
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,6 +121,13 @@ def guard_asgi(inner: ASGIApp, keys: list[str], access: Access = Access.KEY) -> 
             return await send_error(
                 send, code, message, tuple((k.encode(), v.encode()) for k, v in headers.items())
             )
-        await inner(scope, receive, send)
+        if admission is None or scope["type"] != "http" or scope["method"] != "POST":
+            return await inner(scope, receive, send)
+        try:
+            async with admission.slot():
+                return await inner(scope, receive, send)
+        except Overloaded:
+            retry = tuple((k.encode(), v.encode()) for k, v in _retry_after(admission).items())
+            await send_error(send, OVERLOADED, admission.message(), retry)
 
     return guarded

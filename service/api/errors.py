@@ -35,7 +35,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (415, "body is not application/json"),
         (422, "invalid input; the message names the field"),
         (500, "server error"),
-        (503, "the index cannot be (re)loaded"),
+        (503, "the index cannot be (re)loaded, or the server is at capacity (overloaded: see Retry-After)"),
+        (504, "a GET /mcp event stream that sent nothing within KB_STREAM_SECONDS"),
     ]
 }
 

@@ -101,6 +101,9 @@ class Retriever(Protocol):
     """One retrieval signal: writes and reads its own files in an index folder, scores queries."""
 
     name: ClassVar[str]  # the key of its signal, in `scores` on the wire and in the fusion weights
+    # what `build` writes and `load` reads, relative to the index folder (a folder: some file in it);
+    # a build is not swapped in, and an index not loaded, unless its manifest lists every one
+    files: ClassVar[tuple[str, ...]]
 
     @classmethod
     def build(cls, ctx: BuildContext, folder: Path) -> Mapping[str, int | str | None]:

@@ -29,6 +29,7 @@ class _BM25(Protocol):
 
 class Bm25Retriever:
     name: ClassVar[str] = "bm25"
+    files: ClassVar[tuple[str, ...]] = (BM25_DIR,)
 
     def __init__(self, bm25: _BM25, n: int) -> None:
         self.bm25 = bm25

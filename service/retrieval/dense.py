@@ -34,6 +34,7 @@ class _FlatIndex(Protocol):
 
 class DenseRetriever:
     name: ClassVar[str] = "dense"
+    files: ClassVar[tuple[str, ...]] = (VECTORS_FILE, OWNERS_FILE)
 
     def __init__(self, vectors: _FlatIndex, owners: list[int], evidence: list[Evidence]) -> None:
         self.vectors = vectors

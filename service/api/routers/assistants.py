@@ -13,7 +13,8 @@ from service.models import ToolCallResponse, ToolList
 
 __all__ = ["router"]
 
-router = make_router(prefix="/tools", tags=["assistants"])
+# costly: its POST route (a tool call) is admitted like search; listing the tools is not
+router = make_router(costly=True, prefix="/tools", tags=["assistants"])
 
 
 @router.get("", response_model=ToolList)

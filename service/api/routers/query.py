@@ -15,7 +15,7 @@ from service.models import (
 
 __all__ = ["router"]
 
-router = make_router(tags=["query"])
+router = make_router(costly=True, tags=["query"])
 
 
 @router.post("/search", response_model=SearchResponse)

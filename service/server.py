@@ -1,0 +1,72 @@
+"""How `kb serve` runs the app under uvicorn: its connection limits, in one place.
+
+uvicorn closes an idle keep-alive connection only after a response: a client that connects and never
+sends a request, or sends half a request head and stops, would hold its socket forever. Our protocol
+gives every connection `keep_alive_seconds` to deliver a request head, whether it is new or has just
+been answered; a request being answered is never cut. (uvicorn's h11 protocol: the one it picks when
+httptools is not installed, and the one it is told to use here.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from service.settings import Settings
+
+__all__ = ["IdleLimitedH11", "uvicorn_config"]
+
+
+class IdleLimitedH11(H11Protocol):
+    _deadline: asyncio.TimerHandle | None = None
+    _waiting_after: object = None  # the request cycle answered last: a new one means a new request head
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.cycle is not self._waiting_after:
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._waiting_after = self.cycle
+        self._deadline = self.loop.call_later(self.timeout_keep_alive, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        # a pipelined request may have been parsed without new data: only a connection still waiting closes
+        if self.cycle is self._waiting_after and not self.transport.is_closing():
+            self.transport.close()
+
+
+def uvicorn_config(
+    app: Any, settings: Settings, host: str | None = None, port: int | None = None
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        http=IdleLimitedH11,
+        timeout_keep_alive=settings.keep_alive_seconds,  # type: ignore[arg-type]
+        log_level="info",
+        access_log=False,  # the app writes its own JSON access log
+    )
