@@ -2,7 +2,8 @@
 
 KBError                      code, message
 ├── InputError               a request the caller can fix                -> 422, exit 2
-│   └── UnknownTypeError     a type or doc name outside the vocabulary   -> 422, exit 2
+│   ├── UnknownTypeError     a type name outside the vocabulary          -> 422, exit 2
+│   └── UnknownDocumentError a document (short id or file name) the index lacks -> 422, exit 2
 ├── NotFoundError            an unknown principle id                     -> 404, exit 2
 ├── CorpusError              a curated file is invalid (quote not found, ambiguous, bad field)
 └── IndexError_              the index is missing, stale, corrupt or built for another model -> 503
@@ -27,6 +28,7 @@ __all__ = [
     "InputError",
     "KBError",
     "NotFoundError",
+    "UnknownDocumentError",
     "UnknownTypeError",
     "code_for_status",
     "describe_validation",
@@ -51,6 +53,10 @@ class InputError(KBError):
 
 class UnknownTypeError(InputError):
     code = "unknown_type"
+
+
+class UnknownDocumentError(InputError):
+    code = "unknown_document"
 
 
 class NotFoundError(KBError):
@@ -78,6 +84,7 @@ class Edge(NamedTuple):
 EDGE_CODES: Mapping[str, Edge] = {
     InputError.code: Edge(422, 2),
     UnknownTypeError.code: Edge(422, 2),
+    UnknownDocumentError.code: Edge(422, 2),
     NotFoundError.code: Edge(404, 2),
     CorpusError.code: Edge(500, 1),
     IndexError_.code: Edge(503, 1),

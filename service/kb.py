@@ -14,6 +14,7 @@ from service import ask as ask_policy
 from service import diagnose as diagnose_policy
 from service.catalog import Catalog
 from service.corpus import load_corpus
+from service.documents import Documents
 from service.embedder import Embedder, SentenceTransformerEmbedder
 from service.hits import to_hit
 from service.index import LoadedIndex, Manifest, build_index, load_index
@@ -22,10 +23,15 @@ from service.models import (
     AskResponse,
     DiagnoseRequest,
     DiagnoseResponse,
+    Document,
+    DocumentList,
+    DocumentQuery,
     Health,
     Principle,
     PrincipleList,
     PrincipleQuery,
+    SearchBatchRequest,
+    SearchBatchResponse,
     SearchRequest,
     SearchResponse,
     TypeList,
@@ -56,6 +62,8 @@ class _Served:
 
     def __init__(self, index: LoadedIndex, settings: Settings) -> None:
         self.index = index
+        # loading the index has just checked corpus/raw against the index's corpus hash
+        self.documents = Documents(settings.corpus_dir / "raw", index.catalog)
         self.retrieval = Retrieval(
             index.catalog, index.retrievers, settings.fusion_weights(), settings.fusion, settings.rrf_k
         )
@@ -105,6 +113,20 @@ class KnowledgeBase:
         ranked = served.retrieval.search(query, served.catalog.mask(types, docs), req.k, variant)
         return SearchResponse(query=req.query, hits=[to_hit(r) for r in ranked])
 
+    def search_batch(self, req: SearchBatchRequest, variant: Variant = "fused") -> SearchBatchResponse:
+        """Each query ranked as by `search`, all of them encoded in one call."""
+        served = self._served
+        types = served.catalog.check_names(req.types, "types")
+        docs = served.catalog.check_names(req.docs, "docs")
+        mask = served.catalog.mask(types, docs)
+        results = [
+            SearchResponse(
+                query=q.text, hits=[to_hit(r) for r in served.retrieval.search(q, mask, req.k, variant)]
+            )
+            for q in self.encoder.queries(req.queries)
+        ]
+        return SearchBatchResponse(results=results)
+
     def ask(self, req: AskRequest, variant: Variant = "fused") -> AskResponse:
         # a single clause is the question itself: clauses are encoded only when there are several
         query = self.encoder.query(req.question, min_clauses=2)
@@ -123,8 +145,22 @@ class KnowledgeBase:
         catalog = self._served.catalog
         types = catalog.check_names([req.type] if req.type else None, "type")
         docs = catalog.check_names([req.doc] if req.doc else None, "doc")
-        items = catalog.filter(types, docs)
-        return PrincipleList(total=len(items), principles=items)
+        items = catalog.filter(types, docs, catalog.check_group(req.group))
+        end = req.offset + req.limit
+        return PrincipleList(
+            total=len(items),
+            limit=req.limit,
+            offset=req.offset,
+            next_offset=end if end < len(items) else None,
+            principles=items[req.offset : end],
+        )
+
+    def documents(self) -> DocumentList:
+        return self._served.documents.list()
+
+    def document(self, doc: str, req: DocumentQuery | None = None) -> Document:
+        """A raw article by short id or file name, whole or a bounded range of it."""
+        return self._served.documents.get(doc, req)
 
     def types(self) -> TypeList:
         return TypeList(types=self._served.catalog.type_infos())

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     encode_batch_wait_ms: float = Field(
         0.0, ge=0, le=50, description="extra linger for concurrent queries to share one forward pass"
     )
+    cache_max_age: int = Field(
+        60, ge=0, description="Cache-Control max-age of the browsing routes (they also send an ETag)"
+    )
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings; 0 disables")
     host: str = Field("127.0.0.1", description="`kb serve` bind address")
     port: int = Field(8000, ge=1, le=65535, description="`kb serve` port")

@@ -39,7 +39,7 @@ def test_ask_and_diagnose(client: TestClient) -> None:
 
 
 def test_principles_and_types(client: TestClient) -> None:
-    listing = client.get("/principles", params={"type": "pitfall"}).json()
+    listing = client.get("/principles", params={"type": "pitfall", "limit": 500}).json()
     assert listing["total"] == len(listing["principles"]) > 20
     assert {p["type"] for p in listing["principles"]} == {"pitfall"}
     pid = listing["principles"][0]["id"]
@@ -57,7 +57,13 @@ def test_principles_and_types(client: TestClient) -> None:
         ("post", "/search", {"query": "社群", "k": 0}, 422, "invalid_input", "k"),
         ("post", "/search", {"query": "社群", "k": 51}, 422, "invalid_input", "k"),
         ("post", "/search", {"query": "社群", "types": ["nope"]}, 422, "unknown_type", "types"),
-        ("post", "/search", {"query": "社群", "docs": ["nope.txt"]}, 422, "unknown_type", "docs"),
+        ("post", "/search", {"query": "社群", "docs": ["nope.txt"]}, 422, "unknown_document", "docs"),
+        ("post", "/search", {"query": "社群", "docs": ["009"]}, 422, "unknown_document", "docs"),
+        ("get", "/principles?doc=009", None, 422, "unknown_document", "doc"),
+        ("get", "/principles?limit=2&lmit=3", None, 422, "invalid_input", "lmit"),
+        ("get", "/principles?limit=0", None, 422, "invalid_input", "limit"),
+        ("get", "/principles?group=nope", None, 422, "invalid_input", "group"),
+        ("get", "/documents/009", None, 404, "not_found", "009"),
         ("post", "/search", {"query": "社群\x00"}, 422, "invalid_input", "query"),
         ("post", "/search", {"q": "社群"}, 422, "invalid_input", "query"),
         ("post", "/ask", {"question": "社群", "k": 21}, 422, "invalid_input", "k"),
