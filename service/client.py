@@ -1,14 +1,23 @@
 """Typed HTTP client for a running knowledge-base server; the CLI's --url mode uses it too.
 
 It satisfies `service.operations.Operations`, as the in-process `KnowledgeBase` does: the same request
-models in, the same response models out.
+models in, the same response models out. A method also takes the request's fields directly
+(`kb.ask("社群定位分哪几步?", k=3)`). Every failure raises `KBClientError`: an invalid request (before
+anything is sent, status 422), an error answer, an unreachable server (status 0), an answer that is not
+the expected model.
+
+It needs only httpx and pydantic: `pip install community-ops-kb` installs the client without the
+server's dependencies (those are the `[serve]` and `[server]` extras).
 
 with KBClient("http://127.0.0.1:8000") as kb:
-    print(kb.ask(AskRequest(question="社群定位分哪几步?")).answer)
+    print(kb.ask("社群定位分哪几步?").answer)
+    for p in kb.iter_principles(type="pitfall"):
+        print(p.id, p.title)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -16,15 +25,21 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from service.errors import describe_validation
 from service.models import (
     AskRequest,
     AskResponse,
     DiagnoseRequest,
     DiagnoseResponse,
+    Document,
+    DocumentList,
+    DocumentQuery,
     Health,
     Principle,
     PrincipleList,
     PrincipleQuery,
+    SearchBatchRequest,
+    SearchBatchResponse,
     SearchRequest,
     SearchResponse,
     TypeList,
@@ -33,6 +48,7 @@ from service.models import (
 __all__ = ["KBClient", "KBClientError"]
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
 
 
 class KBClientError(Exception):
@@ -111,23 +127,68 @@ class KBClient:
             "is --url a knowledge-base server?",
         )
 
-    def search(self, req: SearchRequest) -> SearchResponse:
-        return self._call(SearchResponse, "POST", "/search", req)
+    def search(self, req: SearchRequest | str, **fields: Any) -> SearchResponse:
+        return self._call(SearchResponse, "POST", "/search", _request(SearchRequest, req, "query", fields))
 
-    def ask(self, req: AskRequest) -> AskResponse:
-        return self._call(AskResponse, "POST", "/ask", req)
+    def search_batch(self, req: SearchBatchRequest | list[str], **fields: Any) -> SearchBatchResponse:
+        body = _request(SearchBatchRequest, req, "queries", fields)
+        return self._call(SearchBatchResponse, "POST", "/search/batch", body)
 
-    def diagnose(self, req: DiagnoseRequest) -> DiagnoseResponse:
-        return self._call(DiagnoseResponse, "POST", "/diagnose", req)
+    def ask(self, req: AskRequest | str, **fields: Any) -> AskResponse:
+        return self._call(AskResponse, "POST", "/ask", _request(AskRequest, req, "question", fields))
+
+    def diagnose(self, req: DiagnoseRequest | str, **fields: Any) -> DiagnoseResponse:
+        body = _request(DiagnoseRequest, req, "situation", fields)
+        return self._call(DiagnoseResponse, "POST", "/diagnose", body)
 
     def get(self, principle_id: str) -> Principle:
-        return self._call(Principle, "GET", f"/principles/{quote(principle_id, safe='')}")
+        return self._call(Principle, "GET", f"/principles/{_segment(principle_id)}")
 
-    def list_principles(self, req: PrincipleQuery) -> PrincipleList:
-        return self._call(PrincipleList, "GET", "/principles", params=req)
+    def list_principles(self, req: PrincipleQuery | None = None, **fields: Any) -> PrincipleList:
+        """One page (`limit`, `offset`) of the principles matching `type`, `doc`, `group`."""
+        params = _request(PrincipleQuery, req, None, fields)
+        return self._call(PrincipleList, "GET", "/principles", params=params)
+
+    def iter_principles(self, **fields: Any) -> Iterator[Principle]:
+        """Every principle matching the filters, page after page."""
+        offset: int | None = fields.pop("offset", 0)
+        while offset is not None:
+            page = self.list_principles(offset=offset, **fields)
+            yield from page.principles
+            offset = page.next_offset
+
+    def documents(self) -> DocumentList:
+        return self._call(DocumentList, "GET", "/documents")
+
+    def document(self, doc: str, req: DocumentQuery | None = None, **fields: Any) -> Document:
+        """A raw article by short id (000) or file name: whole, or `start`/`end` of it."""
+        params = _request(DocumentQuery, req, None, fields)
+        return self._call(Document, "GET", f"/documents/{_segment(doc)}", params=params)
 
     def types(self) -> TypeList:
         return self._call(TypeList, "GET", "/types")
 
     def health(self) -> Health:
         return self._call(Health, "GET", "/health")
+
+
+def _segment(value: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise KBClientError(422, "invalid_input", f"expected a non-empty id, got {value!r}")
+    return quote(value, safe="")
+
+
+def _request(model: type[R], req: R | str | list[str] | None, field: str | None, fields: dict[str, Any]) -> R:
+    """The request model from a model, or from its main field's value and other fields; an invalid
+    request is a KBClientError like every other failure, and nothing is sent."""
+    try:
+        if isinstance(req, model):
+            return model.model_validate({**req.model_dump(exclude_unset=True), **fields}) if fields else req
+        data = dict(fields)
+        if req is not None:
+            if field is None:
+                raise KBClientError(422, "invalid_input", f"expected a {model.__name__}, got {req!r}")
+            data[field] = req
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise KBClientError(422, "invalid_input", describe_validation(exc.errors())) from exc

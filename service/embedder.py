@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
-from service.errors import IndexError_
+from service.errors import IndexError_, KBError
 from service.settings import DEFAULT_MODEL
 
 __all__ = [
@@ -65,6 +65,15 @@ def resolve_model(name: str) -> str:
 
 class SentenceTransformerEmbedder:
     def __init__(self, name: str, device: str = "cpu") -> None:
+        # the slim container (and `pip install community-ops-kb[serve]`) serve without torch: say so at
+        # start-up rather than with an ImportError on the first request
+        missing = [m for m in ("torch", "sentence_transformers") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise KBError(
+                f"KB_ENCODER=torch needs torch and sentence-transformers, and {', '.join(missing)} is not "
+                "installed here (the slim image installs only what serving with KB_ENCODER=onnx needs): "
+                "serve with KB_ENCODER=onnx, or install community-ops-kb[build]; `kb build` needs them too"
+            )
         self.name = name
         self._device = device
         self._model: object | None = None

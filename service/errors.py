@@ -2,7 +2,8 @@
 
 KBError                      code, message
 ├── InputError               a request the caller can fix                -> 422, exit 2
-│   └── UnknownTypeError     a type or doc name outside the vocabulary   -> 422, exit 2
+│   ├── UnknownTypeError     a type name outside the vocabulary          -> 422, exit 2
+│   ├── UnknownDocumentError a document (short id or file name) the index lacks -> 422, exit 2
 │   └── DuplicateError       `kb add` of an article already in the corpus -> 409, exit 2
 ├── NotFoundError            an unknown principle id                     -> 404, exit 2
 ├── BusyError                another build or corpus write holds the lock -> 409, exit 1
@@ -33,6 +34,7 @@ __all__ = [
     "InputError",
     "KBError",
     "NotFoundError",
+    "UnknownDocumentError",
     "UnknownTypeError",
     "code_for_status",
     "describe_validation",
@@ -67,6 +69,10 @@ class BusyError(KBError):
     code = "busy"
 
 
+class UnknownDocumentError(InputError):
+    code = "unknown_document"
+
+
 class NotFoundError(KBError):
     code = "not_found"
 
@@ -96,6 +102,7 @@ class Edge(NamedTuple):
 EDGE_CODES: Mapping[str, Edge] = {
     InputError.code: Edge(422, 2),
     UnknownTypeError.code: Edge(422, 2),
+    UnknownDocumentError.code: Edge(422, 2),
     NotFoundError.code: Edge(404, 2),
     DuplicateError.code: Edge(409, 2),
     BusyError.code: Edge(409, 1),

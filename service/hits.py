@@ -3,10 +3,15 @@ principle becomes a link or an assistant's compact item."""
 
 from __future__ import annotations
 
+import functools
+
 from service.models import Citation, Hit, LinkedPrinciple, Principle, ToolHit
+from service.normalize import readable_text
 from service.retrieval import Ranked
 
-__all__ = ["to_compact", "to_hit", "to_link"]
+__all__ = ["QUOTE_CHARS", "short_quote", "to_compact", "to_hit", "to_link"]
+
+QUOTE_CHARS = 60
 
 
 def to_hit(r: Ranked) -> Hit:
@@ -38,5 +43,13 @@ def to_compact(h: Hit | Principle) -> ToolHit:
         title=h.title,
         summary=h.summary,
         advice=h.advice,
-        citation=Citation(doc=s.doc, article=s.title, start=s.start, end=s.end),
+        citation=Citation(doc=s.doc, article=s.title, start=s.start, end=s.end, quote=short_quote(s.quote)),
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def short_quote(raw: str, limit: int = QUOTE_CHARS) -> str:
+    """The start of a cited passage as a person reads it: normalised (simplified, pinyin removed),
+    whitespace collapsed, cut at `limit` characters with an ellipsis."""
+    text = " ".join(readable_text(raw).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -15,9 +15,10 @@ from service import ask as ask_policy
 from service import diagnose as diagnose_policy
 from service.adapt import AdaptConfig
 from service.aliases import load_aliases
-from service.catalog import Catalog
+from service.catalog import BoolArray, Catalog
 from service.confidence import Judge, calibrate, load_calibration
 from service.corpus import load_corpus
+from service.documents import Documents
 from service.embedder import Embedder, SentenceTransformerEmbedder
 from service.hits import to_hit
 from service.index import LoadedIndex, Manifest, build_index, load_index
@@ -27,15 +28,20 @@ from service.models import (
     AskResponse,
     DiagnoseRequest,
     DiagnoseResponse,
+    Document,
+    DocumentList,
+    DocumentQuery,
     Health,
     Principle,
     PrincipleList,
     PrincipleQuery,
+    SearchBatchRequest,
+    SearchBatchResponse,
     SearchRequest,
     SearchResponse,
     TypeList,
 )
-from service.query import QueryEncoder, make_query_embedder
+from service.query import Query, QueryEncoder, make_query_embedder
 from service.query_model import QuerySide
 from service.retrieval import Retrieval, Variant
 from service.retrieval.vector_cache import VECTOR_CACHE_DIR, CachingEmbedder
@@ -91,6 +97,8 @@ class _Served:
 
     def __init__(self, index: LoadedIndex, settings: Settings) -> None:
         self.index = index
+        # loading the index has just checked corpus/raw against the index's corpus hash
+        self.documents = Documents(settings.corpus_dir / "raw", index.catalog)
         self.retrieval = Retrieval(
             index.catalog, index.retrievers, settings.fusion_weights(), settings.fusion, settings.rrf_k
         )
@@ -147,15 +155,16 @@ class KnowledgeBase:
         types = served.catalog.check_names(req.types, "types")
         docs = served.catalog.check_names(req.docs, "docs")
         query = self.encoder.query(req.query)
-        signals = served.retrieval.signals(query)
-        ranked = served.retrieval.rank(signals, served.catalog.mask(types, docs), req.k, variant)
-        conf = served.judge.probability("search", query, served.retrieval, signals)
-        return SearchResponse(
-            query=req.query,
-            answered=served.judge.covers(conf),
-            confidence=conf,
-            hits=[to_hit(r) for r in ranked],
-        )
+        return _search(served, query, served.catalog.mask(types, docs), req.k, variant)
+
+    def search_batch(self, req: SearchBatchRequest, variant: Variant = "fused") -> SearchBatchResponse:
+        """Each query ranked as by `search`, all of them encoded in one call."""
+        served = self._served
+        types = served.catalog.check_names(req.types, "types")
+        docs = served.catalog.check_names(req.docs, "docs")
+        mask = served.catalog.mask(types, docs)
+        queries = self.encoder.queries(req.queries)
+        return SearchBatchResponse(results=[_search(served, q, mask, req.k, variant) for q in queries])
 
     def ask(self, req: AskRequest, variant: Variant = "fused") -> AskResponse:
         # a single clause is the question itself: clauses are encoded only when there are several
@@ -181,8 +190,22 @@ class KnowledgeBase:
         catalog = self._served.catalog
         types = catalog.check_names([req.type] if req.type else None, "type")
         docs = catalog.check_names([req.doc] if req.doc else None, "doc")
-        items = catalog.filter(types, docs)
-        return PrincipleList(total=len(items), principles=items)
+        items = catalog.filter(types, docs, catalog.check_group(req.group))
+        end = req.offset + req.limit
+        return PrincipleList(
+            total=len(items),
+            limit=req.limit,
+            offset=req.offset,
+            next_offset=end if end < len(items) else None,
+            principles=items[req.offset : end],
+        )
+
+    def documents(self) -> DocumentList:
+        return self._served.documents.list()
+
+    def document(self, doc: str, req: DocumentQuery | None = None) -> Document:
+        """A raw article by short id or file name, whole or a bounded range of it."""
+        return self._served.documents.get(doc, req)
 
     def types(self) -> TypeList:
         return TypeList(types=self._served.catalog.type_infos())
@@ -190,3 +213,16 @@ class KnowledgeBase:
     def health(self) -> Health:
         m = self.index.manifest
         return Health(status="ok", principles=m.principles, model=m.model, index=m.summary())
+
+
+def _search(served: _Served, query: Query, mask: BoolArray, k: int, variant: Variant) -> SearchResponse:
+    """One query's search: the fused ranking, and whether anything in it is relevant at all."""
+    signals = served.retrieval.signals(query)
+    ranked = served.retrieval.rank(signals, mask, k, variant)
+    conf = served.judge.probability("search", query, served.retrieval, signals)
+    return SearchResponse(
+        query=query.text,
+        answered=served.judge.covers(conf),
+        confidence=conf,
+        hits=[to_hit(r) for r in ranked],
+    )

@@ -12,8 +12,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
+    "DEFAULT_PAGE",
+    "MAX_BATCH_QUERIES",
     "MAX_FILTER_ITEMS",
+    "MAX_PAGE",
     "MAX_QUERY_CHARS",
+    "MAX_RANGE_CHARS",
     "MAX_SITUATION_CHARS",
     "AskRequest",
     "AskResponse",
@@ -21,6 +25,11 @@ __all__ = [
     "DiagnoseHit",
     "DiagnoseRequest",
     "DiagnoseResponse",
+    "Document",
+    "DocumentInfo",
+    "DocumentList",
+    "DocumentQuery",
+    "DocumentRange",
     "ErrorBody",
     "ErrorDetail",
     "FilterList",
@@ -34,6 +43,8 @@ __all__ = [
     "PrincipleList",
     "PrincipleQuery",
     "QueryText",
+    "SearchBatchRequest",
+    "SearchBatchResponse",
     "SearchRequest",
     "SearchResponse",
     "SituationText",
@@ -49,6 +60,10 @@ __all__ = [
 MAX_QUERY_CHARS = 500
 MAX_SITUATION_CHARS = 2000
 MAX_FILTER_ITEMS = 20
+MAX_BATCH_QUERIES = 32
+MAX_RANGE_CHARS = 4000
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -158,6 +173,9 @@ class Citation(BaseModel):
     article: str
     start: int
     end: int
+    quote: str = Field(
+        description="the start of the cited passage, readable (simplified, pinyin and junk repaired)"
+    )
 
 
 class ToolHit(BaseModel):
@@ -202,7 +220,9 @@ class SearchRequest(_Request):
     query: QueryText
     k: int = Field(10, ge=1, le=50)
     types: FilterList | None = Field(None, description="keep only these principle types (see GET /types)")
-    docs: FilterList | None = Field(None, description="keep only principles from these raw files")
+    docs: FilterList | None = Field(
+        None, description="keep only principles from these documents: short ids (000) or raw file names"
+    )
 
 
 class SearchResponse(BaseModel):
@@ -272,17 +292,81 @@ class DiagnoseResponse(BaseModel):
 
 
 class PrincipleQuery(BaseModel):
-    """GET /principles' filters (query parameters; others are ignored, as HTTP clients add their own)."""
+    """GET /principles' filters and page (query parameters; an unknown one is a 422, like an unknown body
+    field)."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(extra="forbid")
 
     type: str | None = Field(None, min_length=1, max_length=64, description="a type name (GET /types)")
-    doc: str | None = Field(None, min_length=1, max_length=64, description="a raw file name")
+    doc: str | None = Field(
+        None, min_length=1, max_length=64, description="a document: short id (000) or raw file name"
+    )
+    group: str | None = Field(None, min_length=1, max_length=100, description="a list (group) id")
+    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="principles per page")
+    offset: int = Field(0, ge=0, le=100_000, description="how many matching principles to skip")
 
 
 class PrincipleList(BaseModel):
-    total: int
+    total: int = Field(description="how many principles match the filters, over all pages")
+    limit: int = DEFAULT_PAGE
+    offset: int = 0
+    next_offset: int | None = Field(None, description="the offset of the next page; null on the last one")
     principles: list[Principle]
+
+
+class DocumentInfo(BaseModel):
+    """One raw article of the corpus."""
+
+    id: str = Field(description="short id, e.g. 000: the file name's prefix; filters accept either")
+    doc: str = Field(description="file name under corpus/raw, as in citations")
+    title: str
+    chars: int = Field(description="length of the raw text in code points (citation offsets count these)")
+    sha256: str = Field(description="of the raw file's bytes")
+    principles: int = Field(description="how many principles cite this article")
+
+
+class DocumentList(BaseModel):
+    total: int
+    documents: list[DocumentInfo]
+
+
+class DocumentRange(BaseModel):
+    start: int
+    end: int
+    raw: str = Field(description="raw[start:end], verbatim: what citations quote")
+    normalized: str = Field(description="the same range in the index's normal form (simplified, repaired)")
+
+
+class Document(DocumentInfo):
+    text: str | None = Field(None, description="the whole raw text; null when a range was asked for")
+    range: DocumentRange | None = Field(None, description="the asked-for range (?start=&end=)")
+
+
+class DocumentQuery(BaseModel):
+    """GET /documents/{id}'s range: code-point offsets, as in citations; at most MAX_RANGE_CHARS long."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: int | None = Field(None, ge=0, le=10_000_000, description="first code point (default 0)")
+    end: int | None = Field(
+        None,
+        ge=0,
+        le=10_000_000,
+        description=f"end, exclusive (default start + {MAX_RANGE_CHARS} or the end)",
+    )
+
+
+class SearchBatchRequest(_Request):
+    """Several queries with the same options, encoded together in one trip to the encoder."""
+
+    queries: list[QueryText] = Field(min_length=1, max_length=MAX_BATCH_QUERIES)
+    k: int = Field(10, ge=1, le=50)
+    types: FilterList | None = Field(None, description="keep only these principle types (see GET /types)")
+    docs: FilterList | None = Field(None, description="keep only principles from these documents")
+
+
+class SearchBatchResponse(BaseModel):
+    results: list[SearchResponse] = Field(description="one per query, in the order given")
 
 
 class TypeList(BaseModel):

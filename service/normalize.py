@@ -17,7 +17,15 @@ from typing import Protocol, cast
 
 import yaml
 
-__all__ = ["Repairs", "load_repairs", "normalize_text", "strip_pinyin", "to_simplified", "to_traditional"]
+__all__ = [
+    "Repairs",
+    "load_repairs",
+    "normalize_text",
+    "readable_text",
+    "strip_pinyin",
+    "to_simplified",
+    "to_traditional",
+]
 
 # A parenthesised pinyin syllable carries at least one tone mark; a bare "(pyyunying)" or "(一天以上)" is
 # left alone because it has none.
@@ -84,6 +92,16 @@ def repair_lookalikes(text: str) -> str:
 def repair_words(text: str) -> str:
     r = _repairs()
     return r.pattern.sub(lambda m: r.words[m.group(0)], text)
+
+
+def readable_text(text: str) -> str:
+    """The normal form before case folding: what a person reads of a noisy passage (simplified, pinyin
+    and look-alikes repaired)."""
+    text = unicodedata.normalize("NFKC", text)
+    text = strip_pinyin(text)
+    text = repair_lookalikes(text)
+    text = to_simplified(text)
+    return repair_words(text)
 
 
 def normalize_text(text: str) -> str:

@@ -11,10 +11,15 @@ from service.models import (
     AskResponse,
     DiagnoseRequest,
     DiagnoseResponse,
+    Document,
+    DocumentList,
+    DocumentQuery,
     Health,
     Principle,
     PrincipleList,
     PrincipleQuery,
+    SearchBatchRequest,
+    SearchBatchResponse,
     SearchRequest,
     SearchResponse,
     TypeList,
@@ -26,6 +31,8 @@ __all__ = ["Operations"]
 class Operations(Protocol):
     def search(self, req: SearchRequest) -> SearchResponse: ...
 
+    def search_batch(self, req: SearchBatchRequest) -> SearchBatchResponse: ...
+
     def ask(self, req: AskRequest) -> AskResponse: ...
 
     def diagnose(self, req: DiagnoseRequest) -> DiagnoseResponse: ...
@@ -33,6 +40,10 @@ class Operations(Protocol):
     def get(self, principle_id: str) -> Principle: ...
 
     def list_principles(self, req: PrincipleQuery) -> PrincipleList: ...
+
+    def documents(self) -> DocumentList: ...
+
+    def document(self, doc: str, req: DocumentQuery | None = None) -> Document: ...
 
     def types(self) -> TypeList: ...
 

@@ -148,6 +148,15 @@ class QueryEncoder:
         )
         return Query(text, normalized, vecs[0], clauses=clauses, rewrites=tuple(rewrites))
 
+    def queries(self, texts: Sequence[str]) -> list[Query]:
+        """Several whole texts (no clauses), all encoded in one call."""
+        prepared = [self._prepare(t) for t in texts]
+        vecs = self.encode([n for n, _ in prepared])
+        return [
+            Query(t, n, vecs[i], rewrites=tuple(r))
+            for i, (t, (n, r)) in enumerate(zip(texts, prepared, strict=True))
+        ]
+
     def _prepare(self, text: str) -> tuple[str, list[Rewrite]]:
         normalized = normalize_text(text)
         rewrites: list[Rewrite] = []

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     encode_batch_wait_ms: float = Field(
         0.0, ge=0, le=50, description="extra linger for concurrent queries to share one forward pass"
     )
+    cache_max_age: int = Field(
+        60, ge=0, description="Cache-Control max-age of the browsing routes (they also send an ETag)"
+    )
     query_cache_size: int = Field(1024, ge=0, description="LRU cache of query embeddings; 0 disables")
     max_clauses: int = Field(
         16,

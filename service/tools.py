@@ -2,8 +2,10 @@
 
 Each tool names the operation's request model and which of its fields the assistant may set; the
 argument model an LLM sees is derived from those fields (their types, limits and descriptions), never
-written again. A tool may fix other fields (diagnose gives an assistant pitfalls only) or choose its own
-defaults (5 results: an assistant pays for every token). Results are compact and cited.
+written again; it is strict (an unknown argument or "k": "5" is an error). A tool may fix other fields or
+choose its own defaults (5 results, pitfalls only: an assistant pays for every token). The published
+schema (`input_schema` for MCP, `openai_schema` for /tools) adds enums of the served index's types and
+documents. Results are compact and cited, each citation with a short readable quote.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union
@@ -23,7 +26,20 @@ from service.hits import to_compact
 from service.models import AskRequest, DiagnoseRequest, SearchRequest, ToolHit, TypeInfo
 from service.operations import Operations
 
-__all__ = ["BY_NAME", "TOOLS", "Tool", "ToolCall", "call_tool", "openai_schema", "run_call", "signature"]
+__all__ = [
+    "BY_NAME",
+    "TOOLS",
+    "Tool",
+    "ToolCall",
+    "Vocabulary",
+    "call_tool",
+    "compact_json",
+    "input_schema",
+    "openai_schema",
+    "run_call",
+    "signature",
+    "vocabulary",
+]
 
 
 class SearchResult(BaseModel):
@@ -140,12 +156,13 @@ def _args_model(tool: Tool) -> type[BaseModel]:
             bounds = [getattr(m, a) for m in info.metadata for a in ("ge", "le") if hasattr(m, a)]
             hint = described.description or name
             hint += f", {bounds[0]}-{bounds[1]}" if len(bounds) == 2 else ""
-            hint += f" (default {default})" if default is not None else ""
+            hint += f" (default {json.dumps(default)})" if default is not None else ""
             described.description = hint
             fields[name] = (Annotated[info.annotation | None, described], None)  # type: ignore[operator]
     return create_model(
         f"{''.join(w.title() for w in tool.name.split('_'))}Args",
-        __config__=ConfigDict(extra="forbid"),
+        # strict: "k": "5" is a model's mistake to hear about, as on /tools/call and the HTTP API
+        __config__=ConfigDict(extra="forbid", strict=True),
         **fields,
     )
 
@@ -158,11 +175,12 @@ TOOLS: list[Tool] = [
         SearchRequest,
         SearchResult,
         _search,
-        exposed=("query", "k", "types"),
+        exposed=("query", "k", "types", "docs"),
         descriptions={
             "query": "search text in Chinese (simplified or traditional)",
             "k": "how many results",
             "types": "only these principle types; see list_types",
+            "docs": "only principles from these articles: short id (000) or file name",
         },
         defaults={"k": 5},
     ),
@@ -174,8 +192,8 @@ TOOLS: list[Tool] = [
         AskRequest,
         AskResult,
         _ask,
-        exposed=("question",),
-        descriptions={"question": "the user's question, in Chinese"},
+        exposed=("question", "k"),
+        descriptions={"question": "the user's question, in Chinese", "k": "how many sources at most"},
     ),
     Tool(
         "diagnose_situation",
@@ -185,10 +203,15 @@ TOOLS: list[Tool] = [
         DiagnoseRequest,
         DiagnoseResult,
         _diagnose,
-        exposed=("situation",),
-        descriptions={"situation": "what is going wrong in the user's community, in their words"},
-        # the assistant gets pitfalls, each naming its fixes, rather than the linked principles as items
-        fixed={"pitfalls_only": True},
+        exposed=("situation", "k", "pitfalls_only"),
+        descriptions={
+            "situation": "what is going wrong in the user's community, in their words",
+            "k": "how many items at most",
+            "pitfalls_only": "true: pitfalls only, each naming its fixes; false: also the practices the "
+            "leading pitfall links to and the closest other passages (each item's type tells)",
+        },
+        # by default the assistant gets pitfalls, each naming its fixes: fewer tokens than linked items
+        defaults={"pitfalls_only": True},
     ),
     Tool(
         "get_principle",
@@ -256,6 +279,11 @@ def run_tool(ops: Operations, tool: Tool, args: BaseModel) -> BaseModel:
     return tool.handler(ops, req)
 
 
+def compact_json(result: BaseModel) -> str:
+    """A tool result as an assistant reads it: JSON without spaces or indentation, Chinese unescaped."""
+    return json.dumps(result.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
+
+
 def signature(tool: Tool) -> inspect.Signature:
     """The tool's arguments as a Python signature (keyword-only), for the MCP SDK to derive its schema."""
     params = [
@@ -270,10 +298,35 @@ def signature(tool: Tool) -> inspect.Signature:
     return inspect.Signature(params, return_annotation=tool.result)
 
 
-def openai_schema(tool: Tool) -> dict[str, Any]:
+# the arguments whose accepted values come from the index being served: JSON-schema enums
+Vocabulary = Mapping[str, list[str]]
+
+
+def vocabulary(ops: Operations) -> dict[str, list[str]]:
+    """The names the filters accept: type names, and documents by short id and by file name."""
+    docs = ops.documents().documents
+    return {
+        "types": [t.name for t in ops.types().types],
+        "docs": [d.id for d in docs] + [d.doc for d in docs],
+    }
+
+
+def input_schema(tool: Tool, vocab: Vocabulary | None = None) -> dict[str, Any]:
+    """The JSON schema of a tool's arguments, as MCP publishes it: the argument model's own schema
+    (descriptions, bounds, maxLength, defaults), with enums for the filters from `vocab`."""
+    schema = copy.deepcopy(tool.args.model_json_schema())
+    for name, prop in schema.get("properties", {}).items():
+        if vocab and name in vocab:
+            for branch in prop.get("anyOf", [prop]):
+                if branch.get("type") == "array":
+                    branch["items"]["enum"] = list(vocab[name])
+    return schema
+
+
+def openai_schema(tool: Tool, vocab: Vocabulary | None = None) -> dict[str, Any]:
     """An OpenAI function-calling tool, strict-mode compatible: every property required, optional ones
     nullable, no additional properties, no unsupported keywords."""
-    params = _strict(copy.deepcopy(tool.args.model_json_schema()))
+    params = _strict(input_schema(tool, vocab))
     return {
         "type": "function",
         "function": {

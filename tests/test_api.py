@@ -39,7 +39,7 @@ def test_ask_and_diagnose(client: TestClient) -> None:
 
 
 def test_principles_and_types(client: TestClient) -> None:
-    listing = client.get("/principles", params={"type": "pitfall"}).json()
+    listing = client.get("/principles", params={"type": "pitfall", "limit": 500}).json()
     assert listing["total"] == len(listing["principles"]) > 20
     assert {p["type"] for p in listing["principles"]} == {"pitfall"}
     pid = listing["principles"][0]["id"]
@@ -57,7 +57,13 @@ def test_principles_and_types(client: TestClient) -> None:
         ("post", "/search", {"query": "社群", "k": 0}, 422, "invalid_input", "k"),
         ("post", "/search", {"query": "社群", "k": 51}, 422, "invalid_input", "k"),
         ("post", "/search", {"query": "社群", "types": ["nope"]}, 422, "unknown_type", "types"),
-        ("post", "/search", {"query": "社群", "docs": ["nope.txt"]}, 422, "unknown_type", "docs"),
+        ("post", "/search", {"query": "社群", "docs": ["nope.txt"]}, 422, "unknown_document", "docs"),
+        ("post", "/search", {"query": "社群", "docs": ["009"]}, 422, "unknown_document", "docs"),
+        ("get", "/principles?doc=009", None, 422, "unknown_document", "doc"),
+        ("get", "/principles?limit=2&lmit=3", None, 422, "invalid_input", "lmit"),
+        ("get", "/principles?limit=0", None, 422, "invalid_input", "limit"),
+        ("get", "/principles?group=nope", None, 422, "invalid_input", "group"),
+        ("get", "/documents/009", None, 404, "not_found", "009"),
         ("post", "/search", {"query": "社群\x00"}, 422, "invalid_input", "query"),
         ("post", "/search", {"q": "社群"}, 422, "invalid_input", "query"),
         ("post", "/ask", {"question": "社群", "k": 21}, 422, "invalid_input", "k"),
@@ -94,3 +100,30 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
         "/types",
         "/health",
     } <= set(paths)
+
+
+def test_search_batch_gives_what_search_gives(client: TestClient) -> None:
+    queries = ["怎样设置入群门槛", "群主不活跃怎么办", "社群的生命周期"]
+    batch = client.post("/search/batch", json={"queries": queries, "k": 5, "types": ["pitfall", "practice"]})
+    assert batch.status_code == 200
+    results = batch.json()["results"]
+    assert [r["query"] for r in results] == queries
+    for q, r in zip(queries, results, strict=True):
+        one = client.post("/search", json={"query": q, "k": 5, "types": ["pitfall", "practice"]}).json()
+        assert [h["id"] for h in r["hits"]] == [h["id"] for h in one["hits"]]
+        assert [h["score"] for h in r["hits"]] == pytest.approx([h["score"] for h in one["hits"]], abs=1e-3)
+        assert set(r["hits"][0]) == set(one["hits"][0])  # the same hit shape
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"queries": ["群"] * 33}, "queries"),
+        ({"queries": []}, "queries"),
+        ({"queries": ["群", " "]}, "queries.1"),
+        ({"queries": ["群"], "docs": ["009"]}, "docs"),
+    ],
+)
+def test_search_batch_limits(client: TestClient, body: dict, field: str) -> None:  # type: ignore[type-arg]
+    r = client.post("/search/batch", json=body)
+    assert r.status_code == 422 and r.json()["error"]["message"].startswith(field)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.catalog import Catalog
-from service.errors import NotFoundError, UnknownTypeError
+from service.errors import NotFoundError, UnknownDocumentError, UnknownTypeError
 from service.kb import KnowledgeBase
 
 
@@ -39,8 +39,14 @@ def test_type_flags(catalog: Catalog) -> None:
 def test_filters(catalog: Catalog) -> None:
     assert catalog.check_names(None, "types") is None
     assert catalog.check_names(["pitfall"], "types") == {"pitfall"}
-    with pytest.raises(UnknownTypeError, match="docs: unknown document"):
+    with pytest.raises(UnknownTypeError, match="types: unknown type"):
+        catalog.check_names(["nope"], "types")
+    # a document is its own error, and may be named by short id or file name
+    with pytest.raises(UnknownDocumentError, match="docs: unknown document"):
         catalog.check_names(["nope.txt"], "docs")
+    name = catalog.doc_ids["002"]
+    assert catalog.check_names(["002", name], "docs") == {name}
+    assert len(catalog.filter(group="g001a-positioning-steps")) == 3
     keep = catalog.mask(types={"pitfall"})
     assert int(keep.sum()) == len(catalog.filter(types={"pitfall"})) > 0
     with pytest.raises(NotFoundError):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
+from service.embedder import Vectors
 from service.kb import KnowledgeBase
-from service.models import AskRequest, PrincipleQuery, SearchRequest
+from service.models import AskRequest, PrincipleQuery, SearchBatchRequest, SearchRequest
 from service.settings import Settings
 
 
@@ -34,3 +38,20 @@ def test_one_signal_variant_reaches_the_policies(kb: KnowledgeBase) -> None:
     bm25 = kb.ask(req, variant="bm25")
     lead = bm25.hits[0]
     assert bm25.answered and lead.scores["bm25"] and lead.score == lead.scores["bm25"]
+
+
+def test_search_batch_encodes_its_queries_in_one_call(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    encode = kb.encoder.encode
+
+    def counting(texts: Sequence[str]) -> Vectors:
+        calls.append(len(texts))
+        return encode(texts)
+
+    monkeypatch.setattr(kb.encoder, "encode", counting)
+    queries = [f"第{i}个群怎么管理" for i in range(32)]
+    out = kb.search_batch(SearchBatchRequest(queries=queries, k=3))
+    assert calls == [32] and [r.query for r in out.results] == queries
+    assert all(len(r.hits) == 3 for r in out.results)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -12,9 +13,13 @@ from fastapi.testclient import TestClient
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from service import tools
+from service.errors import InputError
+from service.hits import QUOTE_CHARS
 from service.kb import KnowledgeBase
+from service.normalize import readable_text
 
 CALLS: list[tuple[str, dict[str, Any]]] = [
     ("search_principles", {"query": "入群门槛", "k": 3, "types": ["pitfall"]}),
@@ -97,20 +102,106 @@ def test_refusal_through_tools(client: TestClient) -> None:
     assert r["result"]["answered"] is False and r["result"]["sources"] == []
 
 
+def test_tools_list_the_served_vocabulary(client: TestClient, kb: KnowledgeBase) -> None:
+    search = next(
+        t for t in client.get("/tools").json()["tools"] if t["function"]["name"] == "search_principles"
+    )
+    props = search["function"]["parameters"]["properties"]
+    assert props["types"]["anyOf"][0]["items"]["enum"] == [t.name for t in kb.types().types]
+    assert {"000", "000_8a13e7523ba96b1d.txt"} <= set(props["docs"]["anyOf"][0]["items"]["enum"])
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "message"),
+    [
+        ("ask", {"question": "社群定位分哪几步?", "k": "5"}, "arguments.k: Input should be a valid integer"),
+        ("ask", {"question": "社群定位分哪几步?", "top": 3}, "arguments.top: Extra inputs are not permitted"),
+        (
+            "diagnose_situation",
+            {"situation": "群里全是广告", "pitfalls_only": "no"},
+            "arguments.pitfalls_only",
+        ),
+        ("search_principles", {"query": "广告", "docs": ["009"]}, "docs: unknown document"),
+    ],
+)
+def test_wrong_arguments_are_errors(kb: KnowledgeBase, name: str, arguments: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(InputError, match=message):
+        tools.call_tool(kb, name, arguments)
+
+
+def test_ask_takes_k_and_diagnose_takes_pitfalls_only(kb: KnowledgeBase) -> None:
+    one = tools.call_tool(kb, "ask", {"question": "社群定位分哪几步?", "k": 1}).model_dump()
+    assert len(one["sources"]) <= 3 and one["answered"]  # a list answer may exceed k: the whole list
+    situation = "老板让我一周建50个群，群里全是广告没人说话"
+    only = tools.call_tool(kb, "diagnose_situation", {"situation": situation}).model_dump()
+    assert {p["type"] for p in only["pitfalls"]} == {"pitfall"}  # the tool's default
+    wide = tools.call_tool(kb, "diagnose_situation", {"situation": situation, "pitfalls_only": False, "k": 8})
+    assert {p["type"] for p in wide.model_dump()["pitfalls"]} > {"pitfall"}
+
+
+def test_citations_carry_a_short_readable_quote(kb: KnowledgeBase) -> None:
+    result = tools.call_tool(kb, "search_principles", {"query": "群里只剩广告", "k": 3}).model_dump()
+    for hit in result["results"]:
+        c = hit["citation"]
+        assert 0 < len(c["quote"]) <= QUOTE_CHARS
+        assert (
+            c["quote"].rstrip("…")[:8] == " ".join(readable_text(kb.get(hit["id"]).source.quote).split())[:8]
+        )
+    ad = next(h for h in result["results"] if h["id"] == "p002-ad-only-groups")
+    assert ad["citation"]["quote"].startswith("2、只有广告的微信群 无论是免费群")  # 只有廣告 in the raw text
+
+
 async def _exercise(session: ClientSession, kb: KnowledgeBase) -> None:
     await session.initialize()
     listed = await session.list_tools()
     assert [t.name for t in listed.tools] == [t.name for t in tools.TOOLS]
+    vocab = tools.vocabulary(kb)
+    for t in listed.tools:  # the argument models' own schemas, with the served index's enums
+        assert t.input_schema == tools.input_schema(tools.BY_NAME[t.name], vocab)
+    search = next(t for t in listed.tools if t.name == "search_principles").input_schema["properties"]
+    assert search["query"]["maxLength"] == 500 and search["query"]["description"]
+    assert search["k"]["anyOf"][0] == {"type": "integer", "minimum": 1, "maximum": 50}
+    assert search["types"]["anyOf"][0]["items"]["enum"] == vocab["types"]
+    assert search["docs"]["anyOf"][0]["items"]["enum"][:2] == ["000", "001"]
+    ask = next(t for t in listed.tools if t.name == "ask").input_schema["properties"]
+    assert set(ask) == {"question", "k"}
+    diagnose = next(t for t in listed.tools if t.name == "diagnose_situation").input_schema["properties"]
+    assert set(diagnose) == {"situation", "k", "pitfalls_only"}
     for name, arguments in CALLS:
         result = await session.call_tool(name, arguments)
         assert not result.is_error, result
-        assert result.structured_content == tools.call_tool(kb, name, arguments).model_dump(mode="json")
+        expected = tools.call_tool(kb, name, arguments)
+        assert result.structured_content == expected.model_dump(mode="json")
+        text = result.content[0].text  # type: ignore[union-attr]
+        assert text == tools.compact_json(expected) and "\n  " not in text and '": ' not in text
+        assert json.loads(text) == result.structured_content
+    for arguments, message in [
+        ({"question": "社群定位分哪几步?", "k": "5"}, "arguments.k"),
+        ({"question": "社群定位分哪几步?", "top": 3}, "arguments.top"),
+    ]:
+        wrong = await session.call_tool("ask", arguments)
+        assert wrong.is_error and message in wrong.content[0].text  # type: ignore[union-attr]
+    wide = await session.call_tool(
+        "diagnose_situation", {"situation": "群里全是广告", "pitfalls_only": False}
+    )
+    assert not wide.is_error
     bad = await session.call_tool("get_principle", {"id": "nope"})
     assert bad.is_error and "no principle with id 'nope'" in bad.content[0].text  # type: ignore[union-attr]
     empty = await session.call_tool("ask", {"question": "   "})
     assert empty.is_error
     refused = await session.call_tool("ask", {"question": "红烧肉怎么做?"})
     assert refused.structured_content is not None and refused.structured_content["answered"] is False
+    # the articles, to read around a citation
+    resources = (await session.list_resources()).resources
+    assert [str(r.uri) for r in resources] == [f"kb://documents/{i:03d}" for i in range(5)]
+    assert resources[2].title == kb.document("002").title
+    whole = (await session.read_resource("kb://documents/002")).contents[0]
+    assert whole.text == kb.document("002").text  # type: ignore[union-attr]
+    s = kb.get("p002-ad-only-groups").source
+    part = (await session.read_resource(f"kb://documents/002/{s.start}-{s.end}")).contents[0]
+    assert part.text == s.quote  # type: ignore[union-attr]
+    with pytest.raises(MCPError, match="no document '009'"):
+        await session.read_resource("kb://documents/009")
 
 
 def test_mcp_over_streamable_http(server_url: str, kb: KnowledgeBase) -> None:

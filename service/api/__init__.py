@@ -15,9 +15,10 @@ from fastapi.openapi.utils import get_openapi
 from service import __version__
 from service.api.access import GuardedRoute, guard_asgi
 from service.api.admission import Admission
+from service.api.caching import cache_control
 from service.api.deps import KBDep, get_kb
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
-from service.api.routers import admin, assistants, browse, curation, meta, query
+from service.api.routers import admin, assistants, browse, curation, documents, meta, query
 from service.kb import KnowledgeBase
 from service.metrics import Metrics
 from service.middleware import AccessLog, BodyLimit, HeadAsGet, StreamLimit
@@ -61,11 +62,13 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         settings.retry_after_seconds,
         settings.queue_wait_ms / 1000,
     )
+    app.state.cache_control = cache_control(settings.cache_max_age, private=bool(settings.api_keys))
     for router in (
         meta.open_router,
         meta.router,
         query.router,
         browse.router,
+        documents.router,
         assistants.router,
         admin.router,
         curation.router,
@@ -78,6 +81,10 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         inner = StreamLimit(route.app, settings.stream_seconds)  # type: ignore[attr-defined]
         route.app = guard_asgi(inner, settings.api_keys, admission=app.state.admission)  # type: ignore[attr-defined]
     app.router.routes.extend(mcp_app.routes)
+    # Swagger UI's and ReDoc's scripts and styles, from the fastapi-offline package: /docs works without
+    # internet access. Open like /health: they are public libraries, and a browser fetches them without
+    # the key the page itself needs.
+    app.mount(meta.ASSETS, meta.assets(), name="docs-assets")
     install_error_handlers(app)
 
     # added innermost first: the access log sees every request, CORS answers preflights before any route
@@ -109,7 +116,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         kb: KnowledgeBase | None = getattr(app.state, "kb", None)
         if kb is not None:
             catalog = kb.index.catalog
-            enums = {"type": sorted(catalog.type_names), "doc": sorted(catalog.doc_names)}
+            enums = {"type": sorted(catalog.type_names), "doc": [*catalog.doc_ids, *catalog.doc_ids.values()]}
             for param in schema["paths"]["/principles"]["get"].get("parameters", []):
                 if param["name"] in enums:
                     param["schema"] = {

@@ -18,9 +18,11 @@ router = make_router(costly=True, prefix="/tools", tags=["assistants"])
 
 
 @router.get("", response_model=ToolList)
-def list_tools() -> ToolList:
-    """The chat-assistant tools as OpenAI function-calling definitions (strict mode)."""
-    return ToolList(tools=[tools.openai_schema(t) for t in tools.TOOLS])
+def list_tools(kb: KBDep) -> ToolList:
+    """The chat-assistant tools as OpenAI function-calling definitions (strict mode); the type and
+    document filters list the values the served index accepts."""
+    vocab = tools.vocabulary(kb)
+    return ToolList(tools=[tools.openai_schema(t, vocab) for t in tools.TOOLS])
 
 
 @router.post("/call", response_model=ToolCallResponse)

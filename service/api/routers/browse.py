@@ -1,4 +1,5 @@
-"""Browsing the catalog: principles by id or filter, the type vocabulary."""
+"""Browsing the catalog: principles by id or filter (paged), the type vocabulary. Cacheable: ETag,
+If-None-Match, Cache-Control, unknown query parameters refused (service/api/caching.py)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,19 @@ from typing import Annotated
 
 from fastapi import Query
 
-from service.api.access import router as make_router
+from service.api.caching import cached_router
 from service.api.deps import KBDep
 from service.models import Principle, PrincipleList, PrincipleQuery, TypeList
 
 __all__ = ["router"]
 
-router = make_router(tags=["browse"])
+router = cached_router(tags=["browse"])
 
 
 @router.get("/principles", response_model=PrincipleList)
 def principles(kb: KBDep, req: Annotated[PrincipleQuery, Query()]) -> PrincipleList:
-    """Principles, filtered by `type` and `doc` (the accepted values are in this schema's enums)."""
+    """Principles, filtered by `type`, `doc` (short id or file name) and `group`, a page at a time:
+    `limit` (default 50) from `offset`; `total` counts every match, `next_offset` is the next page's."""
     return kb.list_principles(req)
 
 

@@ -3,16 +3,29 @@ OpenAPI document with its two viewers (behind the key like every other route).""
 
 from __future__ import annotations
 
+from importlib.resources import files
+from pathlib import Path
+
 from fastapi import Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 
 from service.api.access import Access
 from service.api.access import router as make_router
 from service.api.deps import KBDep, MetricsDep
 from service.models import Health
 
-__all__ = ["open_router", "router"]
+__all__ = ["ASSETS", "assets", "open_router", "router"]
+
+# where the docs pages' scripts, styles and icon are served from (the app mounts `assets()` there)
+ASSETS = "/docs-assets"
+
+
+def assets() -> StaticFiles:
+    """The files of the fastapi-offline package: Swagger UI and ReDoc, kept up to date on PyPI."""
+    return StaticFiles(directory=Path(str(files("fastapi_offline") / "static")))
+
 
 open_router = make_router(Access.OPEN, tags=["meta"])
 router = make_router(tags=["meta"])
@@ -36,9 +49,21 @@ def openapi(request: Request) -> JSONResponse:
 
 @router.get("/docs", include_in_schema=False)
 def docs(request: Request) -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{request.app.title} - docs")
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title=f"{request.app.title} - docs",
+        swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{ASSETS}/favicon.png",
+    )
 
 
 @router.get("/redoc", include_in_schema=False)
 def redoc(request: Request) -> HTMLResponse:
-    return get_redoc_html(openapi_url="/openapi.json", title=f"{request.app.title} - ReDoc")
+    return get_redoc_html(
+        openapi_url="/openapi.json",
+        title=f"{request.app.title} - ReDoc",
+        redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+        redoc_favicon_url=f"{ASSETS}/favicon.png",
+        with_google_fonts=False,
+    )

@@ -9,6 +9,8 @@ from service.models import (
     AskResponse,
     DiagnoseRequest,
     DiagnoseResponse,
+    SearchBatchRequest,
+    SearchBatchResponse,
     SearchRequest,
     SearchResponse,
 )
@@ -22,6 +24,13 @@ router = make_router(costly=True, tags=["query"])
 def search(req: SearchRequest, kb: KBDep) -> SearchResponse:
     """Hybrid (dense + BM25) search over principles; filter by `types` and `docs`."""
     return kb.search(req)
+
+
+@router.post("/search/batch", response_model=SearchBatchResponse)
+def search_batch(req: SearchBatchRequest, kb: KBDep) -> SearchBatchResponse:
+    """Up to 32 queries with the same `k` and filters, encoded together; one result per query, each
+    with the hits `/search` would return."""
+    return kb.search_batch(req)
 
 
 @router.post("/ask", response_model=AskResponse)
