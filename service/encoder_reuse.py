@@ -13,30 +13,20 @@ import logging
 import shutil
 from pathlib import Path
 
-import numpy as np
-
 from service.embedder import (
     ONNX_CONFIG_FILE,
     ONNX_MODEL_FILE,
     ONNX_TOKENIZER_FILE,
-    OnnxEmbedder,
     OnnxEncoderConfig,
     SentenceTransformerEmbedder,
     Vectors,
 )
-from service.onnx_export import MIN_PARITY_COSINE, PARITY_PROBES, export_or_explain
+from service.onnx_export import MIN_PARITY_COSINE, export_or_explain, parity
 
 __all__ = ["reuse_or_export"]
 
 log = logging.getLogger("kb")
 _FILES = (ONNX_MODEL_FILE, ONNX_TOKENIZER_FILE, ONNX_CONFIG_FILE)
-
-
-def _parity(folder: Path, texts: list[str], vecs: Vectors) -> float:
-    step = max(1, len(texts) // PARITY_PROBES)
-    rows = list(range(0, len(texts), step))[:PARITY_PROBES]
-    got = OnnxEmbedder(folder).encode([texts[i] for i in rows])
-    return float(np.min(np.sum(got * vecs[rows], axis=1))) if rows else 0.0
 
 
 def _reuse(previous: Path, name: str, folder: Path, texts: list[str], vecs: Vectors) -> bool:
@@ -49,9 +39,9 @@ def _reuse(previous: Path, name: str, folder: Path, texts: list[str], vecs: Vect
     folder.mkdir(parents=True)
     for f in _FILES:
         shutil.copyfile(previous / f, folder / f)
-    parity = _parity(folder, texts, vecs)
-    if parity < MIN_PARITY_COSINE:
-        log.warning("previous ONNX encoder drifts from torch (cosine %.4f): exporting afresh", parity)
+    cosine = parity(folder, texts, vecs)
+    if cosine < MIN_PARITY_COSINE:
+        log.warning("previous ONNX encoder drifts from torch (cosine %.4f): exporting afresh", cosine)
         shutil.rmtree(folder, ignore_errors=True)
         return False
     return True

@@ -32,7 +32,14 @@ from service.embedder import (
     Vectors,
 )
 
-__all__ = ["MIN_PARITY_COSINE", "PARITY_PROBES", "ExportError", "export_encoder", "export_or_explain"]
+__all__ = [
+    "MIN_PARITY_COSINE",
+    "PARITY_PROBES",
+    "ExportError",
+    "export_encoder",
+    "export_or_explain",
+    "parity",
+]
 
 log = logging.getLogger("kb")
 
@@ -102,7 +109,7 @@ def export_encoder(model: Any, name: str, folder: Path, texts: list[str], vecs: 
             # per-tensor 0.95: the first of these that passes the check is kept
             for weight_type, per_channel in _QUANTISATIONS:
                 _quantize(fp32, folder / ONNX_MODEL_FILE, weight_type, per_channel)
-                config.parity_min_cosine = round(_parity(folder, texts, vecs), 4)
+                config.parity_min_cosine = round(parity(folder, texts, vecs), 4)
                 if config.parity_min_cosine >= MIN_PARITY_COSINE:
                     break
         if config.parity_min_cosine < MIN_PARITY_COSINE:
@@ -181,7 +188,7 @@ def _quantize(src: Path, dst: Path, weight_type: str, per_channel: bool) -> None
         quantize_dynamic(src, dst, weight_type=QuantType[weight_type], per_channel=per_channel)
 
 
-def _parity(folder: Path, texts: list[str], vecs: Vectors) -> float:
+def parity(folder: Path, texts: list[str], vecs: Vectors) -> float:
     """Lowest cosine between the export's and torch's vectors over a spread of the build's texts."""
     step = max(1, len(texts) // PARITY_PROBES)
     rows = list(range(0, len(texts), step))[:PARITY_PROBES]

@@ -67,7 +67,7 @@ def test_jargon_finds_what_the_articles_call_it(kb: KnowledgeBase) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known gap (issue 11, point 3): 私域流量 matches a keyword of 以为万物皆可做社群, which still leads",
+    reason="known gap (issue 11, point 3): 私域流量, a keyword of 以为万物皆可做社群, still decides the lead",
 )
 def test_diagnose_leads_with_the_problem_not_the_generic_word(kb: KnowledgeBase) -> None:
     situation = "我们的私域流量群全靠一个KOL撑着,他一请假群就冷场,新人进来也没人欢迎"

@@ -16,7 +16,7 @@ from service.embedder import OnnxEmbedder, SentenceTransformerEmbedder
 from service.errors import IndexError_
 from service.index import load_index
 from service.kb import KnowledgeBase
-from service.onnx_export import MIN_PARITY_COSINE, ExportError, _parity, export_encoder, export_or_explain
+from service.onnx_export import MIN_PARITY_COSINE, ExportError, export_encoder, export_or_explain, parity
 from service.query import make_query_embedder
 from service.settings import Settings
 
@@ -44,8 +44,8 @@ def test_parity_check_tells_a_faithful_export_from_a_broken_one(kb: KnowledgeBas
     torch_vecs = SentenceTransformerEmbedder(str(kb.index.query_model_dir)).encode(texts)
     folder = kb.index.encoder_dir
     assert folder is not None
-    assert _parity(folder, texts, torch_vecs) >= 0.99
-    assert _parity(folder, texts, np.roll(torch_vecs, 1, axis=0)) < MIN_PARITY_COSINE
+    assert parity(folder, texts, torch_vecs) >= 0.99
+    assert parity(folder, texts, np.roll(torch_vecs, 1, axis=0)) < MIN_PARITY_COSINE
 
 
 class _Module:
