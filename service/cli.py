@@ -161,6 +161,9 @@ def diagnose(
     if json:
         return _print_json(resp)
     con = _console()
+    if not resp.answered:
+        con.print(resp.message or "没有找到匹配的陷阱。")
+        raise typer.Exit(3)
     if not resp.hits:
         con.print("没有找到匹配的陷阱。")
     for n, hit in enumerate(resp.hits, 1):

@@ -66,6 +66,11 @@ def test_diagnose_marks_linked_principles(local_kb: None, kb: KnowledgeBase) -> 
     assert all(h.title in result.stdout for h in linked) and "↳" in result.stdout
 
 
+def test_diagnose_declines_with_a_message_and_exit_3(local_kb: None) -> None:
+    result = runner.invoke(cli.app, ["diagnose", "今天中午吃什么好呢,我想吃火锅"])
+    assert result.exit_code == 3 and "不是社群运营中的问题" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
