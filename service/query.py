@@ -104,9 +104,10 @@ def make_query_embedder(settings: Settings, index: _QuerySideOfIndex | None = No
             return OnnxEmbedder(encoder_dir, settings.encoder_threads)
         log.warning("the index has no ONNX encoder (see `kb build`'s output): encoding queries with torch")
     if query_model is not None:
+        embedder = SentenceTransformerEmbedder(str(query_model))  # says so first when torch is missing
         if not query_model.is_dir():
             raise IndexError_(f"the adapted query encoder {query_model} is missing: run `kb build`")
-        return SentenceTransformerEmbedder(str(query_model))
+        return embedder
     return SentenceTransformerEmbedder(settings.model)
 
 
