@@ -84,9 +84,26 @@ def test_error_shape(
     assert field in err["error"]["message"]
 
 
-def test_invalid_json_is_a_clean_422(client: TestClient) -> None:
-    r = client.post("/search", content=b"{not json", headers={"content-type": "application/json"})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+@pytest.mark.parametrize("route", ["/search", "/ask", "/diagnose", "/search/batch"])
+def test_invalid_json_is_a_400_a_person_understands(client: TestClient, route: str) -> None:
+    r = client.post(route, content=b'{"query": "x",}', headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json() == {
+        "error": {
+            "code": "bad_request",
+            "message": "the body is not valid JSON (Expecting property name enclosed in double quotes at "
+            'character 14); send one JSON object, e.g. {"query": "社群定位"}',
+        }
+    }
+
+
+def test_invalid_utf8_is_a_400_naming_the_byte(client: TestClient) -> None:
+    r = client.post("/search", content=b'{"query": "\xff\xfe"}', headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == {
+        "code": "bad_request",
+        "message": "the body is not valid UTF-8 (byte 0xff at byte 11); send the JSON text encoded as UTF-8",
+    }
 
 
 def test_openapi_documents_the_routes(client: TestClient) -> None:
