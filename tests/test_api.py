@@ -23,7 +23,9 @@ def test_search(client: TestClient) -> None:
     assert len(body.hits) == 3
     hit = r.json()["hits"][0]
     assert set(hit) >= {"id", "type", "title", "summary", "score", "scores", "source"}
-    assert set(hit["source"]) == {"doc", "title", "start", "end", "quote"}
+    assert set(hit["source"]) == {"doc", "title", "start", "end", "quote", "text"}
+    assert (hit["rank"], hit["role"], hit["linked_from"]) == (1, "lead", None)
+    assert 0 <= hit["relevance"] <= 1
     assert set(hit["scores"]) == {"dense", "bm25"}
 
 
