@@ -146,3 +146,20 @@ def test_search_batch_gives_what_search_gives(client: TestClient) -> None:
 def test_search_batch_limits(client: TestClient, body: dict, field: str) -> None:  # type: ignore[type-arg]
     r = client.post("/search/batch", json=body)
     assert r.status_code == 422 and r.json()["error"]["message"].startswith(field)
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/health", "get", {"200", "413", "500"}),
+        ("/types", "get", {"200", "401", "413", "422", "500"}),
+        ("/principles/{principle_id}", "get", {"200", "401", "404", "413", "422", "500"}),
+        ("/search", "post", {"200", "400", "401", "413", "415", "422", "500", "503"}),
+        ("/admin/reload", "post", {"200", "401", "403", "409", "413", "500", "503"}),
+    ],
+)
+def test_openapi_lists_only_the_statuses_a_route_can_return(
+    client: TestClient, path: str, method: str, statuses: set[str]
+) -> None:
+    responses = client.get("/openapi.json").json()["paths"][path][method]["responses"]
+    assert set(responses) == statuses
