@@ -64,8 +64,10 @@ def compose_list_answer(group: GroupInfo, members: Sequence[Principle], cited: S
     lead = f"{group.title}共{len(members)}{'步' if group.ordered and '步' in group.title else '项'}:"
     lines = [lead]
     for i, p in enumerate(members, 1):
-        n = cited.index(p.id) + 1
-        lines.append(f"{i}. {_sentence(p, n, with_advice=False)}")
+        if p.id in cited:
+            lines.append(f"{i}. {_sentence(p, cited.index(p.id) + 1, with_advice=False)}")
+        else:  # beyond k: named, not cited
+            lines.append(f"{i}. {p.title}")
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from service import answer
 from service.confidence import Judge
 from service.embedder import Vectors
 from service.hits import to_hit, to_link
-from service.models import AskRequest, AskResponse, GroupInfo
+from service.models import AskRequest, AskResponse, GroupInfo, Hit, Role
 from service.normalize import normalize_text
 from service.query import Query
 from service.retrieval import DenseRetriever, Ranked, Retrieval, Signals, Variant
@@ -94,12 +94,24 @@ def ask(
         lead += [by_id[o] for o in group.overviews if o in by_id]
         lead_ids = {r.principle.id for r in lead}
         rest = [r for r in ranked if r.principle.id not in lead_ids]
-        hits = [to_hit(r) for r in [*lead, *rest][: max(req.k, len(members))]]
+        member_ids = {p.id for p in members}
+        # k is honoured: a longer list comes back cut, and says so (total, truncated)
+        hits = [
+            to_hit(
+                r,
+                n,
+                "member" if r.principle.id in member_ids else "context",
+                score=retrieval.own_score(signals, r.principle.id),
+            )
+            for n, r in enumerate([*lead, *rest][: req.k], 1)
+        ]
+        total, truncated = len(members), len(members) > req.k
         text = answer.compose_list_answer(group, members, [h.id for h in hits])
     else:
         top = follow_lead(ranked, req.k, retrieval, signals)
         chosen = [r.principle for r in top[:3] if r.score >= top[0].score * 0.6]
-        hits = [to_hit(r) for r in top]
+        hits = _describe(top, req.k, retrieval, signals)
+        total, truncated = None, False
         text = answer.compose_answer(chosen, with_advice=catalog.types_where("advice_in_answer"))
     if uncovered:
         text += "\n" + answer.partly_covered(uncovered)
@@ -110,6 +122,8 @@ def ask(
         confidence=conf,
         answer=text,
         uncovered=uncovered,
+        total=total,
+        truncated=truncated,
         hits=hits,
     )
 
@@ -153,6 +167,35 @@ def _list_group(
     return candidates[best] if sims[best] >= min_cosine else None
 
 
+def _describe(top: Sequence[Ranked], k: int, retrieval: Retrieval, signals: Signals) -> list[Hit]:
+    """`follow_lead`'s ranking as hits that say why each is there, each with its own fused score."""
+    if not top:
+        return []
+    lead = top[0]
+    members, linked = _followers(lead, retrieval)
+    placed = set(list(dict.fromkeys(members + linked))[: (k + 1) // LINK_SHARE])
+    hits = [to_hit(lead, 1, "lead")]
+    for n, r in enumerate(top[1:], 2):
+        pid = r.principle.id
+        if pid in placed:
+            role: Role = "member" if pid in members else "linked"
+            hits.append(to_hit(r, n, role, lead.principle.id, retrieval.own_score(signals, pid)))
+        else:
+            hits.append(to_hit(r, n, "context"))
+    return hits
+
+
+def _followers(lead: Ranked, retrieval: Retrieval) -> tuple[list[str], list[str]]:
+    """What the best hit points to: the members of a short list it introduces, then the same point in
+    other articles (ids, without the lead itself)."""
+    catalog = retrieval.catalog
+    introduced = [g for g in catalog.groups_of[lead.principle.id] if lead.principle.id in g.overviews]
+    group = next((g for g in introduced if (g.size or 0) <= SHORT_LIST), None)
+    members = [p.id for p in catalog.members[group.id]] if group else []
+    linked = [i for i in lead.principle.related if i not in members]
+    return [i for i in members if i != lead.principle.id], [i for i in linked if i != lead.principle.id]
+
+
 def follow_lead(ranked: Sequence[Ranked], k: int, retrieval: Retrieval, signals: Signals) -> list[Ranked]:
     """The top k, where the best hit is followed by what it points to, at most a third of k in all:
     - the members of a short list it introduces (社群内容分三类, 广告的三种疏导办法): the question is about
@@ -162,13 +205,9 @@ def follow_lead(ranked: Sequence[Ranked], k: int, retrieval: Retrieval, signals:
     Followers carry the best hit's score: they are placed by the link, not by their own rank."""
     if not ranked:
         return []
-    catalog = retrieval.catalog
     lead = ranked[0]
     cap = (k + 1) // LINK_SHARE
-    introduced = [g for g in catalog.groups_of[lead.principle.id] if lead.principle.id in g.overviews]
-    group = next((g for g in introduced if (g.size or 0) <= SHORT_LIST), None)
-    members = [p.id for p in catalog.members[group.id]] if group else []
-    linked = dict.fromkeys([*members, *lead.principle.related])
-    follow_ids = [i for i in linked if i != lead.principle.id][:cap]
+    members, linked = _followers(lead, retrieval)
+    follow_ids = list(dict.fromkeys([*members, *linked]))[:cap]
     follow = [retrieval.placed(signals, i, lead.score) for i in follow_ids]
     return [lead, *follow, *(r for r in ranked[1:] if r.principle.id not in follow_ids)][:k]

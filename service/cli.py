@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 if TYPE_CHECKING:
     from service.kb import KnowledgeBase
-    from service.models import Hit, Principle
+    from service.models import Hit, Principle, Source
     from service.operations import Operations
 
 __all__ = ["app", "main"]
@@ -104,16 +104,27 @@ def _snippet(text: str, limit: int = 90) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def _readable(src: Source) -> str:
+    """What a person reads of a citation: the normalised span (the raw quote stays in --json)."""
+    from service.hits import cite
+    from service.models import CitedSource
+
+    return src.text if isinstance(src, CitedSource) else cite(src).text
+
+
 def _render_hit(con: Any, n: int, hit: Hit | Principle, extra: str = "") -> None:
     src = hit.source
     score = f"  score {hit.score:.4f}" if hasattr(hit, "score") else ""
+    if getattr(hit, "relevance", None) is not None:
+        score += f"  relevance {getattr(hit, 'relevance', 0.0):.2f}"
     con.print(f"[bold][{n}] {hit.title}[/bold]  [dim]{hit.type} · {hit.id}{score}[/dim]")
     con.print(f"    {hit.summary}")
     if hit.advice:
         con.print(f"    [green]建议:[/green] {hit.advice}")
     if extra:
         con.print(f"    {extra}")
-    con.print(f"    [dim]出处: {src.title} ({src.doc} {src.start}-{src.end}) 「{_snippet(src.quote)}」[/dim]")
+    quote = _snippet(_readable(src))
+    con.print(f"    [dim]出处: {src.title} ({src.doc} {src.start}-{src.end}) 「{quote}」[/dim]")
 
 
 @app.command()
@@ -186,6 +197,10 @@ def search(
         list[str] | None, typer.Option("--doc", help="keep only this raw file (repeatable)")
     ] = None,
     k: Annotated[int | None, _k_option("SearchRequest", "how many hits")] = None,
+    min_relevance: Annotated[
+        float | None,
+        typer.Option("--min-relevance", help="drop hits below this relevance (0..1)"),
+    ] = None,
     json: JsonOpt = False,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
@@ -194,7 +209,11 @@ def search(
     from service.models import SearchRequest, SearchResponse
 
     def op(ops: Operations) -> SearchResponse:
-        return ops.search(SearchRequest(query=query, types=type or None, docs=doc or None, **_given(k=k)))
+        return ops.search(
+            SearchRequest(
+                query=query, types=type or None, docs=doc or None, **_given(k=k, min_relevance=min_relevance)
+            )
+        )
 
     resp = _run(url, api_key, op)
     if json:
@@ -234,7 +253,7 @@ def show(
         if ids:
             con.print(f"[dim]{label}: {', '.join(ids)}[/dim]")
     con.print(f"\n[dim]出处: {p.source.title} ({p.source.doc} {p.source.start}-{p.source.end})[/dim]")
-    con.print(p.source.quote.strip())
+    con.print(_readable(p.source).strip())
 
 
 @app.command()

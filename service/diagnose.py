@@ -19,7 +19,7 @@ from service import answer
 from service.ask import COSINE, LINK_SHARE
 from service.confidence import Judge
 from service.hits import to_hit, to_link
-from service.models import DiagnoseHit, DiagnoseRequest, DiagnoseResponse, Match
+from service.models import DiagnoseHit, DiagnoseRequest, DiagnoseResponse, Match, Role
 from service.query import Query
 from service.retrieval import Ranked, Retrieval, Variant
 
@@ -104,13 +104,14 @@ def diagnose(
         else:  # context: placed at the end, below every pitfall
             r = retrieval.placed(whole, pid, min(h.score for h in hits) if hits else 0.0)
             why = answer.explain_context(r.evidence)
+        role: Role = "lead" if not hits else "linked" if linked_from else "context"
+        own = retrieval.own_score(whole, pid)
         hits.append(
             DiagnoseHit(
-                **to_hit(r).model_dump(exclude={"advice"}),
+                **to_hit(r, len(hits) + 1, role, linked_from, own).model_dump(exclude={"advice"}),
                 advice=p.advice or p.summary,
                 matched=sorted((m for _, m, _ in clause_hits), key=lambda m: m.start),
                 why=why,
-                linked_from=linked_from,
                 fixes=[to_link(catalog.by_id[i]) for i in p.fixed_by],
                 related=[to_link(catalog.by_id[i]) for i in p.related],
             )

@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import functools
 
-from service.models import Citation, Hit, LinkedPrinciple, Principle, ToolHit
+from service.models import Citation, CitedSource, Hit, LinkedPrinciple, Principle, Role, Source, ToolHit
 from service.normalize import readable_text
 from service.retrieval import Ranked
 
-__all__ = ["QUOTE_CHARS", "short_quote", "to_compact", "to_hit", "to_link"]
+__all__ = ["QUOTE_CHARS", "cite", "short_quote", "to_compact", "to_hit", "to_link"]
 
 QUOTE_CHARS = 60
 
 
-def to_hit(r: Ranked) -> Hit:
+def to_hit(
+    r: Ranked,
+    rank: int = 1,
+    role: Role = "lead",
+    linked_from: str | None = None,
+    score: float | None = None,
+) -> Hit:
+    """`score` replaces the ranking's score when the caller placed the hit (its own fused score)."""
     p = r.principle
     return Hit(
         id=p.id,
@@ -24,10 +31,22 @@ def to_hit(r: Ranked) -> Hit:
         advice=p.advice,
         group=p.group,
         order=p.order,
-        score=r.score,
+        rank=rank,
+        role=role,
+        linked_from=linked_from,
+        score=r.score if score is None else score,
         scores=dict(r.signals),
-        source=p.source,
+        source=cite(p.source),
     )
+
+
+def cite(s: Source) -> CitedSource:
+    return CitedSource(**s.model_dump(), text=_readable(s.quote))
+
+
+@functools.lru_cache(maxsize=4096)
+def _readable(raw: str) -> str:
+    return readable_text(raw)
 
 
 def to_link(p: Principle) -> LinkedPrinciple:
@@ -43,7 +62,9 @@ def to_compact(h: Hit | Principle) -> ToolHit:
         title=h.title,
         summary=h.summary,
         advice=h.advice,
-        citation=Citation(doc=s.doc, article=s.title, start=s.start, end=s.end, quote=short_quote(s.quote)),
+        citation=Citation(
+            doc=s.doc, article=s.title, start=s.start, end=s.end, quote=s.quote, text=short_quote(s.quote)
+        ),
     )
 
 

@@ -32,6 +32,7 @@ from service.models import (
     DocumentList,
     DocumentQuery,
     Health,
+    Hit,
     Principle,
     PrincipleList,
     PrincipleQuery,
@@ -155,7 +156,7 @@ class KnowledgeBase:
         types = served.catalog.check_names(req.types, "types")
         docs = served.catalog.check_names(req.docs, "docs")
         query = self.encoder.query(req.query)
-        return _search(served, query, served.catalog.mask(types, docs), req.k, variant)
+        return _search(served, query, served.catalog.mask(types, docs), req.k, variant, req.min_relevance)
 
     def search_batch(self, req: SearchBatchRequest, variant: Variant = "fused") -> SearchBatchResponse:
         """Each query ranked as by `search`, all of them encoded in one call."""
@@ -164,7 +165,8 @@ class KnowledgeBase:
         docs = served.catalog.check_names(req.docs, "docs")
         mask = served.catalog.mask(types, docs)
         queries = self.encoder.queries(req.queries)
-        return SearchBatchResponse(results=[_search(served, q, mask, req.k, variant) for q in queries])
+        results = [_search(served, q, mask, req.k, variant, req.min_relevance) for q in queries]
+        return SearchBatchResponse(results=results)
 
     def ask(self, req: AskRequest, variant: Variant = "fused") -> AskResponse:
         # a single clause is the question itself: clauses are encoded only when there are several
@@ -215,14 +217,25 @@ class KnowledgeBase:
         return Health(status="ok", principles=m.principles, model=m.model, index=m.summary())
 
 
-def _search(served: _Served, query: Query, mask: BoolArray, k: int, variant: Variant) -> SearchResponse:
+def _search(
+    served: _Served, query: Query, mask: BoolArray, k: int, variant: Variant, min_relevance: float = 0.0
+) -> SearchResponse:
     """One query's search: the fused ranking, and whether anything in it is relevant at all."""
     signals = served.retrieval.signals(query)
     ranked = served.retrieval.rank(signals, mask, k, variant)
     conf = served.judge.probability("search", query, served.retrieval, signals)
-    return SearchResponse(
-        query=query.text,
-        answered=served.judge.covers(conf),
-        confidence=conf,
-        hits=[to_hit(r) for r in ranked],
-    )
+    hits: list[Hit] = []
+    for r in ranked:
+        rel = relevance(conf, r.score, ranked[0].score)
+        if rel >= min_relevance:
+            n = len(hits) + 1
+            hits.append(to_hit(r, n, "lead" if n == 1 else "context").model_copy(update={"relevance": rel}))
+    return SearchResponse(query=query.text, answered=served.judge.covers(conf), confidence=conf, hits=hits)
+
+
+def relevance(confidence: float, score: float, top: float) -> float:
+    """A hit's relevance in 0..1, comparable across requests: the calibrated probability that the
+    articles cover the query (the confidence model), shared out by the fused score relative to the top
+    hit (fused scores are min-max scaled per request, so only their ratio carries over)."""
+    share = 1.0 if top <= 0 else min(max(score / top, 0.0), 1.0)
+    return round(confidence * share, 6)

@@ -22,6 +22,7 @@ __all__ = [
     "AskRequest",
     "AskResponse",
     "Citation",
+    "CitedSource",
     "DiagnoseHit",
     "DiagnoseRequest",
     "DiagnoseResponse",
@@ -43,6 +44,7 @@ __all__ = [
     "PrincipleList",
     "PrincipleQuery",
     "QueryText",
+    "Role",
     "SearchBatchRequest",
     "SearchBatchResponse",
     "SearchRequest",
@@ -106,6 +108,18 @@ class Source(BaseModel):
     quote: str
 
 
+class CitedSource(Source):
+    """A hit's source: the raw quote, for checking offsets, and the same span as a person reads it."""
+
+    text: str = Field(
+        description="raw[start:end] normalised for reading: simplified, pinyin annotations removed, "
+        "look-alike characters and spun words repaired; `quote` stays the exact raw text"
+    )
+
+
+Role = Literal["lead", "member", "linked", "context"]
+
+
 class TypeInfo(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -159,13 +173,36 @@ class Hit(BaseModel):
     advice: str | None = None
     group: str | None = None
     order: int | None = None
-    score: float = Field(description="fused relevance, higher is better; comparable within one response only")
+    rank: int = Field(1, ge=1, description="position in the response, 1..n; [n] in an answer cites rank n")
+    role: Role = Field(
+        "lead",
+        description="why the hit is there. lead: the best match, what the answer rests on; member: an item "
+        "of the list the answer is, or of the short list the lead introduces; linked: placed because "
+        "the hit named in `linked_from` links to it (the same point elsewhere, a practice that fixes "
+        "it); context: ranked after those by its own relevance",
+    )
+    linked_from: str | None = Field(
+        None, description="the id of the hit that placed this one (role linked, or member of the lead's list)"
+    )
+    score: float = Field(
+        description="this principle's own fused relevance for the query (never borrowed from the hit "
+        "that placed it), higher is better; comparable within one response only"
+    )
     scores: dict[str, float | None] = Field(
         description="each retrieval signal's own score, by name; null when that signal did not find the "
         "principle. dense: cosine similarity of the best-matching vector, -1..1; bm25: BM25 score over "
         "jieba tokens, 0..∞"
     )
-    source: Source
+    relevance: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="(/search) how likely the hit is relevant, comparable across requests: the confidence "
+        "model's probability that the articles cover the query (fitted at `kb build` on labelled "
+        "requests) times the hit's fused score relative to the top hit's. The top hit's relevance is "
+        "that probability: 0.5 means as likely covered as not, the point where /ask starts answering",
+    )
+    source: CitedSource
 
 
 class Citation(BaseModel):
@@ -173,7 +210,8 @@ class Citation(BaseModel):
     article: str
     start: int
     end: int
-    quote: str = Field(
+    quote: str = Field(description="raw[start:end], verbatim: what the offsets point to")
+    text: str = Field(
         description="the start of the cited passage, readable (simplified, pinyin and junk repaired)"
     )
 
@@ -207,18 +245,20 @@ class DiagnoseHit(Hit):
     advice: str = Field(description="what to do: a pitfall's advice, or a linked principle's summary")
     matched: list[Match] = Field(description="the parts of the situation that point to this pitfall")
     why: str = Field(description="which symptom or description of the pitfall the matched text resembles")
-    linked_from: str | None = Field(
-        None,
-        description="set on a principle listed because the leading pitfall links to it (the same point in "
-        "another article, or a practice that fixes it); it then follows that pitfall",
-    )
     fixes: list[LinkedPrinciple] = Field(default_factory=list, description="practices that fix it")
     related: list[LinkedPrinciple] = Field(default_factory=list, description="the same pitfall elsewhere")
+
+
+MinRelevance = Annotated[
+    float,
+    Field(ge=0, le=1, description="drop hits whose `relevance` is below this (0: keep all k)"),
+]
 
 
 class SearchRequest(_Request):
     query: QueryText
     k: int = Field(10, ge=1, le=50)
+    min_relevance: MinRelevance = 0.0
     types: FilterList | None = Field(None, description="keep only these principle types (see GET /types)")
     docs: FilterList | None = Field(
         None, description="keep only principles from these documents: short ids (000) or raw file names"
@@ -265,6 +305,10 @@ class AskResponse(BaseModel):
     suggestions: list[LinkedPrinciple] = Field(
         default_factory=list, description="closest covered topics, when the question is not covered"
     )
+    total: int | None = Field(
+        None, description="how many members the list has, when the answer is a list (may exceed k)"
+    )
+    truncated: bool = Field(False, description="true when the list is longer than k: only k hits come back")
     hits: list[Hit]
 
 
@@ -361,6 +405,7 @@ class SearchBatchRequest(_Request):
 
     queries: list[QueryText] = Field(min_length=1, max_length=MAX_BATCH_QUERIES)
     k: int = Field(10, ge=1, le=50)
+    min_relevance: MinRelevance = 0.0
     types: FilterList | None = Field(None, description="keep only these principle types (see GET /types)")
     docs: FilterList | None = Field(None, description="keep only principles from these documents")
 

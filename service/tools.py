@@ -5,7 +5,7 @@ argument model an LLM sees is derived from those fields (their types, limits and
 written again; it is strict (an unknown argument or "k": "5" is an error). A tool may fix other fields or
 choose its own defaults (5 results, pitfalls only: an assistant pays for every token). The published
 schema (`input_schema` for MCP, `openai_schema` for /tools) adds enums of the served index's types and
-documents. Results are compact and cited, each citation with a short readable quote.
+documents. Results are compact and cited, each citation with its raw quote and a short readable text.
 """
 
 from __future__ import annotations

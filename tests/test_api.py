@@ -23,7 +23,9 @@ def test_search(client: TestClient) -> None:
     assert len(body.hits) == 3
     hit = r.json()["hits"][0]
     assert set(hit) >= {"id", "type", "title", "summary", "score", "scores", "source"}
-    assert set(hit["source"]) == {"doc", "title", "start", "end", "quote"}
+    assert set(hit["source"]) == {"doc", "title", "start", "end", "quote", "text"}
+    assert (hit["rank"], hit["role"], hit["linked_from"]) == (1, "lead", None)
+    assert 0 <= hit["relevance"] <= 1
     assert set(hit["scores"]) == {"dense", "bm25"}
 
 
@@ -84,9 +86,26 @@ def test_error_shape(
     assert field in err["error"]["message"]
 
 
-def test_invalid_json_is_a_clean_422(client: TestClient) -> None:
-    r = client.post("/search", content=b"{not json", headers={"content-type": "application/json"})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+@pytest.mark.parametrize("route", ["/search", "/ask", "/diagnose", "/search/batch"])
+def test_invalid_json_is_a_400_a_person_understands(client: TestClient, route: str) -> None:
+    r = client.post(route, content=b'{"query": "x",}', headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json() == {
+        "error": {
+            "code": "bad_request",
+            "message": "the body is not valid JSON (Expecting property name enclosed in double quotes at "
+            'character 14); send one JSON object, e.g. {"query": "社群定位"}',
+        }
+    }
+
+
+def test_invalid_utf8_is_a_400_naming_the_byte(client: TestClient) -> None:
+    r = client.post("/search", content=b'{"query": "\xff\xfe"}', headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == {
+        "code": "bad_request",
+        "message": "the body is not valid UTF-8 (byte 0xff at byte 11); send the JSON text encoded as UTF-8",
+    }
 
 
 def test_openapi_documents_the_routes(client: TestClient) -> None:
@@ -127,3 +146,20 @@ def test_search_batch_gives_what_search_gives(client: TestClient) -> None:
 def test_search_batch_limits(client: TestClient, body: dict, field: str) -> None:  # type: ignore[type-arg]
     r = client.post("/search/batch", json=body)
     assert r.status_code == 422 and r.json()["error"]["message"].startswith(field)
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/health", "get", {"200", "413", "500"}),
+        ("/types", "get", {"200", "401", "413", "422", "500"}),
+        ("/principles/{principle_id}", "get", {"200", "401", "404", "413", "422", "500"}),
+        ("/search", "post", {"200", "400", "401", "413", "415", "422", "500", "503"}),
+        ("/admin/reload", "post", {"200", "401", "403", "409", "413", "500", "503"}),
+    ],
+)
+def test_openapi_lists_only_the_statuses_a_route_can_return(
+    client: TestClient, path: str, method: str, statuses: set[str]
+) -> None:
+    responses = client.get("/openapi.json").json()["paths"][path][method]["responses"]
+    assert set(responses) == statuses

@@ -6,7 +6,7 @@ import pytest
 
 from service.ask import is_list_question
 from service.kb import KnowledgeBase
-from service.models import AskRequest
+from service.models import AskRequest, SearchRequest
 
 
 def test_list_question_answers_the_whole_group_in_order(kb: KnowledgeBase) -> None:
@@ -24,8 +24,9 @@ def test_list_of_member_roles(kb: KnowledgeBase) -> None:
     assert resp.answered
     roles = resp.hits[:4]
     assert {h.group for h in roles} == {"g001b-member-roles"}
-    # placed by the list, every member carries the same score and its own cosine for the question
-    assert len({h.score for h in roles}) == 1 and roles[0].score > 0
+    # placed by the list, every member says so and carries its own score and cosine for the question
+    assert [h.role for h in roles] == ["member"] * 4 and [h.rank for h in roles] == [1, 2, 3, 4]
+    assert len({h.score for h in roles}) > 1 and all(h.score > 0 for h in roles)
     assert all((h.scores["dense"] or 0.0) > 0.5 for h in roles)
 
 
@@ -62,7 +63,11 @@ def test_a_short_list_follows_the_hit_that_introduces_it(kb: KnowledgeBase) -> N
     ids = [h.id for h in resp.hits]
     assert ids[0] == "p002-ad-handling-overview"
     assert ids[1:3] == ["p002-ad-red-packet", "p002-ad-weekly-slot"]  # in the article's order, k=7 -> 2
-    assert resp.hits[1].score == resp.hits[0].score and "[2]" in resp.answer
+    assert [h.role for h in resp.hits[:3]] == ["lead", "member", "member"] and "[2]" in resp.answer
+    assert [h.linked_from for h in resp.hits[:3]] == [None, ids[0], ids[0]]
+    assert {h.role for h in resp.hits[3:]} == {"context"}
+    # the members no longer borrow the lead's score: each has its own, as /search ranks it
+    assert all(h.score < resp.hits[0].score for h in resp.hits[1:3])
 
 
 def test_the_same_point_from_another_article_follows_the_best_hit(kb: KnowledgeBase) -> None:
@@ -70,7 +75,8 @@ def test_the_same_point_from_another_article_follows_the_best_hit(kb: KnowledgeB
     lead = kb.get(resp.hits[0].id)
     assert lead.related
     follow = [h for h in resp.hits[1:4] if h.id in lead.related]
-    assert follow and all(h.score == resp.hits[0].score for h in follow)
+    assert follow and all(h.role == "linked" and h.linked_from == lead.id for h in follow)
+    assert all(h.score != resp.hits[0].score for h in follow)
     assert {h.source.doc for h in follow} - {lead.source.doc}  # another article's take is among them
 
 
@@ -123,3 +129,37 @@ def test_held_back_test_part_is_judged_right(kb: KnowledgeBase) -> None:
         right[in_scope].append(answered == in_scope)
     assert sum(right[True]) >= 0.9 * len(right[True])
     assert sum(right[False]) >= 0.9 * len(right[False])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "社群定位分哪几步?",
+        "社群里的成员可以扮演哪些角色?",
+        "群友总想在群里发广告,怎么处理比较好?",
+        "付费社群人越多越好吗?",
+    ],
+)
+def test_hits_say_why_they_are_there_with_their_own_score(kb: KnowledgeBase, question: str) -> None:
+    resp = kb.ask(AskRequest(question=question, k=6))
+    assert [h.rank for h in resp.hits] == list(range(1, len(resp.hits) + 1))
+    assert all(h.role in {"lead", "member", "linked", "context"} for h in resp.hits)
+    assert all((h.linked_from is not None) == (h.role == "linked") for h in resp.hits if h.role != "member")
+    # the same principle scores the same in /ask as in an unfiltered /search for the same words
+    searched = {h.id: h.score for h in kb.search(SearchRequest(query=question, k=50)).hits}
+    assert all(h.score == searched[h.id] for h in resp.hits if h.id in searched)
+    assert sum(h.id in searched for h in resp.hits) >= len(resp.hits) - 1
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_k_is_honoured_on_a_list_question(kb: KnowledgeBase, k: int) -> None:
+    resp = kb.ask(AskRequest(question="做社群定位要经过哪几个步骤?", k=k))
+    assert resp.answered and len(resp.hits) == k
+    assert (resp.total, resp.truncated) == (3, True)
+    assert [h.order for h in resp.hits] == list(range(1, k + 1))
+    assert "共3步" in resp.answer and f"[{k}]" in resp.answer and f"[{k + 1}]" not in resp.answer
+
+
+def test_a_whole_list_is_not_truncated(kb: KnowledgeBase) -> None:
+    resp = kb.ask(AskRequest(question="做社群定位要经过哪几个步骤?", k=5))
+    assert (resp.total, resp.truncated) == (3, False) and len(resp.hits) == 5

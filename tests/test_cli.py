@@ -50,6 +50,22 @@ def test_json_matches_the_api(
     assert json.loads(result.stdout) == client.post(path, json=body).json()
 
 
+def test_citations_are_shown_readable(local_kb: None) -> None:
+    # article 002's raw text is traditional with pinyin: 只有廣告 … 群內(nèi)爆粉
+    result = runner.invoke(cli.app, ["search", "群里只有广告", "--doc", "002", "--k", "3"])
+    assert result.exit_code == 0, result.output
+    assert "「2、只有广告的微信群" in result.stdout and "廣告" not in result.stdout
+    assert "relevance" in result.stdout
+    shown = runner.invoke(cli.app, ["show", "p002-ad-only-groups"])
+    assert "群内爆粉" in shown.stdout and "(nèi)" not in shown.stdout
+
+
+def test_min_relevance_option(local_kb: None) -> None:
+    result = runner.invoke(cli.app, ["search", "xyz", "--min-relevance", "0.5", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["hits"] == []
+
+
 def test_show_reads_well(local_kb: None) -> None:
     result = runner.invoke(cli.app, ["show", "p001-aidass-model"])
     assert result.exit_code == 0

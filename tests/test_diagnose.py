@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.kb import KnowledgeBase
-from service.models import DiagnoseRequest
+from service.models import DiagnoseRequest, SearchRequest
 
 
 def test_diagnose_surfaces_every_problem_of_a_paragraph(kb: KnowledgeBase) -> None:
@@ -30,8 +30,10 @@ def test_diagnose_follows_the_leading_pitfall_with_what_it_links_to(kb: Knowledg
     assert lead.type == "pitfall" and lead.linked_from is None and lead.matched
     assert linked and len(linked) <= (10 + 1) // 3
     assert hits[1 : 1 + len(linked)] == linked  # right behind the pitfall they belong to
+    assert (lead.rank, lead.role) == (1, "lead") and [h.rank for h in hits] == list(range(1, 11))
     for h in linked:
         assert h.linked_from == lead.id and h.id in {x.id for x in [*lead.related, *lead.fixes]}
+        assert h.role == "linked" and h.score != lead.score  # its own score, not the lead's
         assert h.matched or lead.title in h.why
     # the strict mode of the first version: pitfalls only, same leading pitfall
     strict = kb.diagnose(DiagnoseRequest(situation=situation, k=10, pitfalls_only=True)).hits
@@ -49,7 +51,7 @@ def test_diagnose_ends_with_the_closest_passages_that_are_not_pitfalls(kb: Knowl
         assert hits[len(hits) - len(context) :] == context and len(context) == n_context, k
         for h in context:
             assert h.why.startswith("不是陷阱") and not h.matched
-            assert h.score <= min(x.score for x in hits if x.type == "pitfall")
+            assert h.role == "context" and h.linked_from is None
 
 
 def test_links_give_way_to_each_problem_of_a_long_situation(kb: KnowledgeBase) -> None:
@@ -62,3 +64,13 @@ def test_links_give_way_to_each_problem_of_a_long_situation(kb: KnowledgeBase) -
         assert len(ids) == k
         assert {"p002-ad-only-groups", "p003-ads-and-selling-channel"} & set(ids), k
         assert {"p002-mechanical-push", "p000-ops-as-customer-service"} & set(ids), k
+
+
+def test_diagnose_scores_are_each_hits_own(kb: KnowledgeBase) -> None:
+    situation = "老板考核我们建了多少个群,现在已经五十多个群了,可每个群都冷冷清清"
+    hits = kb.diagnose(DiagnoseRequest(situation=situation, k=10)).hits
+    searched = {h.id: h.score for h in kb.search(SearchRequest(query=situation, k=50)).hits}
+    # the same principle, the same words: the same fused score as an unfiltered search
+    assert [h.score for h in hits if h.id in searched] == [searched[h.id] for h in hits if h.id in searched]
+    assert sum(h.id in searched for h in hits) >= 8
+    assert {h.role for h in hits[1:]} <= {"linked", "context"}

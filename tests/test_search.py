@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from service.errors import UnknownTypeError
 from service.kb import KnowledgeBase
 from service.models import SearchRequest
+from service.normalize import to_simplified
 
 
 def top(kb: KnowledgeBase, query: str, k: int = 5, **kw: list[str]) -> list[str]:
@@ -66,3 +69,38 @@ def test_hits_explain_their_rank(kb: KnowledgeBase) -> None:
     # a cosine for every hit (dense scores every principle), a BM25 score for those sharing a word
     assert all(0.3 < (h.scores["dense"] or 0.0) <= 1.0 for h in hits)
     assert any(h.scores["bm25"] for h in hits)
+
+
+def test_citations_are_readable_and_keep_the_raw_quote(kb: KnowledgeBase) -> None:
+    hits = kb.search(SearchRequest(query="群里只有广告怎么办", k=10, docs=["002"])).hits
+    ad = next(h for h in hits if h.id == "p002-ad-only-groups")
+    raw = (kb.settings.corpus_dir / "raw" / ad.source.doc).read_text(encoding="utf-8")
+    assert ad.source.quote == raw[ad.source.start : ad.source.end]
+    assert "廣告" in ad.source.quote and "只有廣告" not in ad.source.text
+    assert ad.source.text.startswith("2、只有广告的微信群\n无论是免费群还是付费群")
+    pinyin = re.compile(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]+\)")
+    # every article-002 citation: no (pinyin) annotation left, no traditional character left
+    for h in hits:
+        assert h.source.doc.startswith("002") and not pinyin.search(h.source.text), h.source.text
+        assert to_simplified(h.source.text) == h.source.text
+    assert any(pinyin.search(h.source.quote) for h in hits)  # the raw text has them
+
+
+def test_ranks_and_roles(kb: KnowledgeBase) -> None:
+    hits = kb.search(SearchRequest(query="社群运营就是卖货吗", k=5)).hits
+    assert [(h.rank, h.role) for h in hits] == [(1, "lead")] + [(n, "context") for n in range(2, 6)]
+
+
+def test_relevance_is_calibrated_and_thresholdable(kb: KnowledgeBase) -> None:
+    good = kb.search(SearchRequest(query="群里全是广告怎么办", k=10))
+    rel = [h.relevance or 0.0 for h in good.hits]
+    assert rel == sorted(rel, reverse=True) and all(0 <= r <= 1 for r in rel)
+    assert rel[0] == round(good.confidence, 6) and rel[0] > 0.5  # the top hit: P(the articles cover it)
+    # nothing relevant: no top hit with a high relevance, and min_relevance leaves few or none
+    for query in ["xyz", "红烧肉怎么做才好吃", "明天北京天气怎么样"]:
+        noise = kb.search(SearchRequest(query=query, k=10))
+        assert (noise.hits[0].relevance or 0.0) < 0.5, query
+        assert kb.search(SearchRequest(query=query, k=10, min_relevance=0.5)).hits == []
+    kept = kb.search(SearchRequest(query="群里全是广告怎么办", k=10, min_relevance=0.3)).hits
+    assert kept and all((h.relevance or 0.0) >= 0.3 for h in kept) and len(kept) <= 10
+    assert [h.rank for h in kept] == list(range(1, len(kept) + 1))

@@ -131,7 +131,7 @@ def test_wrong_arguments_are_errors(kb: KnowledgeBase, name: str, arguments: dic
 
 def test_ask_takes_k_and_diagnose_takes_pitfalls_only(kb: KnowledgeBase) -> None:
     one = tools.call_tool(kb, "ask", {"question": "社群定位分哪几步?", "k": 1}).model_dump()
-    assert len(one["sources"]) <= 3 and one["answered"]  # a list answer may exceed k: the whole list
+    assert len(one["sources"]) == 1 and one["answered"]  # k is honoured, even on a list answer
     situation = "老板让我一周建50个群，群里全是广告没人说话"
     only = tools.call_tool(kb, "diagnose_situation", {"situation": situation}).model_dump()
     assert {p["type"] for p in only["pitfalls"]} == {"pitfall"}  # the tool's default
@@ -139,16 +139,17 @@ def test_ask_takes_k_and_diagnose_takes_pitfalls_only(kb: KnowledgeBase) -> None
     assert {p["type"] for p in wide.model_dump()["pitfalls"]} > {"pitfall"}
 
 
-def test_citations_carry_a_short_readable_quote(kb: KnowledgeBase) -> None:
+def test_citations_carry_the_raw_quote_and_a_short_readable_text(kb: KnowledgeBase) -> None:
     result = tools.call_tool(kb, "search_principles", {"query": "群里只剩广告", "k": 3}).model_dump()
     for hit in result["results"]:
         c = hit["citation"]
-        assert 0 < len(c["quote"]) <= QUOTE_CHARS
-        assert (
-            c["quote"].rstrip("…")[:8] == " ".join(readable_text(kb.get(hit["id"]).source.quote).split())[:8]
-        )
+        source = kb.get(hit["id"]).source
+        assert c["quote"] == source.quote  # raw, exact offsets
+        assert 0 < len(c["text"]) <= QUOTE_CHARS
+        assert c["text"].rstrip("…")[:8] == " ".join(readable_text(source.quote).split())[:8]
     ad = next(h for h in result["results"] if h["id"] == "p002-ad-only-groups")
-    assert ad["citation"]["quote"].startswith("2、只有广告的微信群 无论是免费群")  # 只有廣告 in the raw text
+    assert ad["citation"]["text"].startswith("2、只有广告的微信群 无论是免费群")  # 只有廣告 in the raw text
+    assert ad["citation"]["quote"].startswith("2、只有廣告的微信群")
 
 
 async def _exercise(session: ClientSession, kb: KnowledgeBase) -> None:

@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from service import __version__
-from service.api.access import GuardedRoute, guard_asgi
+from service.api.access import Access, GuardedRoute, guard_asgi
 from service.api.admission import Admission
-from service.api.caching import cache_control
+from service.api.caching import CachedRoute, cache_control
 from service.api.deps import KBDep, get_kb
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
 from service.api.routers import admin, assistants, browse, curation, documents, meta, query
@@ -63,16 +63,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         settings.queue_wait_ms / 1000,
     )
     app.state.cache_control = cache_control(settings.cache_max_age, private=bool(settings.api_keys))
-    for router in (
-        meta.open_router,
-        meta.router,
-        query.router,
-        browse.router,
-        documents.router,
-        assistants.router,
-        admin.router,
-        curation.router,
-    ):
+    for router in _routers():
         app.include_router(router)
     # MCP over streamable HTTP, served by the same process and the same KnowledgeBase; not a FastAPI
     # route, so guarded here; its calls are admitted like the costly routes, its event streams end after
@@ -113,6 +104,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             routes=app.routes,
             openapi_version=app.openapi_version,
         )
+        _errors_per_route(schema)
         kb: KnowledgeBase | None = getattr(app.state, "kb", None)
         if kb is not None:
             catalog = kb.index.catalog
@@ -125,3 +117,56 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             app.openapi_schema = schema
         return schema
     return app.openapi_schema
+
+
+def _routers() -> tuple[APIRouter, ...]:
+    return (
+        meta.open_router,
+        meta.router,
+        query.router,
+        browse.router,
+        documents.router,
+        assistants.router,
+        admin.router,
+        curation.router,
+    )
+
+
+def _errors_per_route(schema: dict[str, Any]) -> None:
+    """Each operation lists only the error statuses it can return (the app declares them all)."""
+    for route in (r for router in _routers() for r in router.routes):
+        if not isinstance(route, GuardedRoute) or not route.include_in_schema:
+            continue
+        for method in route.methods or ():
+            op = schema["paths"].get(route.path_format, {}).get(method.lower())
+            if op is None:
+                continue
+            possible = route_errors(route, method)
+            op["responses"] = {
+                code: r for code, r in op["responses"].items() if not code.isdigit() or int(code) < 400
+                or int(code) in possible
+            }  # fmt: skip
+
+
+def route_errors(route: GuardedRoute, method: str) -> set[int]:
+    """The error statuses one route can answer: every route 413 (body limit) and 500; 401 unless open,
+    403, 409 and 503 when admin; a JSON body 400, 415 and 422; parameters 422, path parameters 404;
+    admission 503."""
+    # and whatever the route declares itself (a tool call's 404, an article's 409)
+    out = {413, 500} | {int(c) for c in route.responses if str(c).isdigit()}
+    dependant = route.dependant
+    takes_json = route.body_field is not None and method == "POST"
+    if route.access is not Access.OPEN:
+        out.add(401)
+    if route.access is Access.ADMIN:
+        out |= {403, 409, 503}
+    if takes_json:
+        out |= {400, 415, 422}
+    # cached routes refuse unknown query parameters
+    if dependant.query_params or dependant.path_params or takes_json or isinstance(route, CachedRoute):
+        out.add(422)
+    if dependant.path_params:
+        out.add(404)
+    if route.costly and method == "POST":
+        out.add(503)
+    return out

@@ -52,6 +52,25 @@ def render(
     )
 
 
+def describe_bad_json(error: Mapping[str, Any]) -> str:
+    """A JSON syntax error as a person reads it: what is wrong and where, then what to send."""
+    loc = error.get("loc") or ()
+    where = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
+    what = str((error.get("ctx") or {}).get("error") or "syntax error")
+    example = '{"query": "社群定位"}'
+    return f"the body is not valid JSON ({what}{where}); send one JSON object, e.g. {example}"
+
+
+def describe_unreadable_body(cause: BaseException | None) -> str:
+    if isinstance(cause, UnicodeDecodeError):
+        byte = cause.object[cause.start : cause.start + 1].hex()
+        return (
+            f"the body is not valid UTF-8 (byte 0x{byte} at byte {cause.start}); "
+            "send the JSON text encoded as UTF-8"
+        )
+    return "the body could not be read as JSON in UTF-8; send one JSON object encoded as UTF-8"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KBError)
     async def _kb_error(request: Request, exc: KBError) -> Response:
@@ -59,13 +78,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        broken = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+        if broken is not None:
+            # FastAPI reports a JSON syntax error as a 422 whose field is the character offset
+            return render("bad_request", describe_bad_json(broken), 400)
         return render(InputError.code, describe_validation(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = str(exc.detail)
         if exc.status_code == 400 and "parsing the body" in message:
-            message = "the body is not valid JSON in UTF-8"
+            message = describe_unreadable_body(exc.__cause__)
         return render(code_for_status(exc.status_code), message, exc.status_code, exc.headers)
 
     @app.exception_handler(Exception)

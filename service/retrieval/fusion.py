@@ -78,6 +78,16 @@ class Retrieval:
             out.append(self._ranked(signals, i, float(fused[j])))
         return out
 
+    def own_score(self, signals: Signals, principle_id: str) -> float:
+        """A principle's own fused score for the query, as an unfiltered search would rank it: what a
+        hit placed by a list or a link reports instead of the score of the hit that placed it."""
+        i = self.catalog.position[principle_id]
+        if self.fusion == "rrf":
+            everyone = np.arange(len(self.catalog.principles))
+            return round(float(self._rrf(signals, everyone)[i]), 6)
+        fused = sum(self.weights[n] * _minmax(s.values)[i] for n, s in signals.items())
+        return round(float(fused), 6)
+
     def placed(self, signals: Signals, principle_id: str, score: float) -> Ranked:
         """One principle with its own signals for the query, placed by the caller (through a list or a
         link) at `score`, not by its rank."""

@@ -9,7 +9,7 @@ from fastapi import Body
 from service import tools
 from service.api.access import router as make_router
 from service.api.deps import KBDep
-from service.models import ToolCallResponse, ToolList
+from service.models import ErrorBody, ToolCallResponse, ToolList
 
 __all__ = ["router"]
 
@@ -25,7 +25,11 @@ def list_tools(kb: KBDep) -> ToolList:
     return ToolList(tools=[tools.openai_schema(t, vocab) for t in tools.TOOLS])
 
 
-@router.post("/call", response_model=ToolCallResponse)
+@router.post(
+    "/call",
+    response_model=ToolCallResponse,
+    responses={404: {"model": ErrorBody, "description": "get_principle with an unknown id"}},
+)
 def call_tool(req: Annotated[tools.ToolCall, Body()], kb: KBDep) -> ToolCallResponse:
     """Run one tool by name, as an assistant framework would after the model chose it."""
     result = tools.run_call(kb, req)
