@@ -26,7 +26,7 @@ import random
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,12 +74,18 @@ def positive_text(p: Principle) -> str:
 
 
 def training_examples(
-    principles: Sequence[Principle], holdout: frozenset[str] = frozenset()
+    principles: Sequence[Principle],
+    holdout: frozenset[str] = frozenset(),
+    queries: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Example]:
-    """Every curated way of asking for a principle, minus `holdout` (question texts kept for validation)."""
+    """Every curated way of asking for a principle, minus `holdout` (question texts kept for validation),
+    plus `queries`: training-only queries by principle id (corpus/training/), written in the styles users
+    write (rambling, colloquial, jargon, keywords) and never indexed."""
     out: list[Example] = []
+    queries = queries or {}
     for i, p in enumerate(principles):
         anchors = [("question", q) for q in p.questions if q not in holdout]
+        anchors += [("query", q) for q in queries.get(p.id, ()) if q not in holdout]
         anchors += [("symptom", s) for s in p.symptoms]
         anchors += [("keyword", k) for k in p.keywords if len(k) >= 2]
         anchors.append(("title", p.title))
@@ -138,7 +144,11 @@ def homophone_table(texts: Sequence[str]) -> dict[str, list[str]]:
 
 
 def adaptation_key(
-    base: str, principles: Sequence[Principle], aliases: AliasTable, config: AdaptConfig
+    base: str,
+    principles: Sequence[Principle],
+    aliases: AliasTable,
+    config: AdaptConfig,
+    queries: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """Hash of everything the trained model depends on."""
     h = hashlib.sha256()
@@ -148,6 +158,7 @@ def adaptation_key(
         "config": asdict(config),
         "principles": [p.model_dump(mode="json") for p in principles],
         "aliases": [e.model_dump(mode="json") for e in aliases.entries],
+        "queries": {k: list(v) for k, v in sorted((queries or {}).items())},
     }
     h.update(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode())
     return h.hexdigest()[:16]
@@ -171,6 +182,7 @@ def train(
     config: AdaptConfig = AdaptConfig(),
     holdout: frozenset[str] = frozenset(),
     progress: Progress | None = None,
+    queries: Mapping[str, Sequence[str]] | None = None,
 ) -> Path:
     """Fine-tune the query side of the model at `base_path` and save it to `out_dir`.
 
@@ -195,7 +207,7 @@ def train(
     for name, param in model.named_parameters():
         if "word_embeddings" in name:
             param.requires_grad = False
-    examples = training_examples(principles, holdout)
+    examples = training_examples(principles, holdout, queries)
     noise = Noise(
         aliases, homophone_table([e.anchor for e in examples] + [positive_text(p) for p in principles])
     )

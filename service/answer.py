@@ -3,19 +3,28 @@ or chooses; service/ask.py and service/diagnose.py decide what is said, this mod
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
-from service.models import GroupInfo, Principle
+from service.models import DiagnoseHit, GroupInfo, Hit, Principle
 from service.retrieval import Evidence
 
 __all__ = [
+    "BRIEF_CHARS",
     "NOT_A_SITUATION",
+    "NOT_COVERED_BRIEF",
     "NO_ANSWER",
+    "Composed",
+    "advice_label",
     "compose_answer",
     "compose_list_answer",
+    "compose_reading",
     "explain_context",
     "explain_link",
     "explain_match",
+    "first_sentence",
+    "missing_notes",
     "no_answer",
     "partly_covered",
 ]
@@ -24,6 +33,7 @@ NO_ANSWER = (
     "知识库里没有能回答这个问题的内容。本知识库只收录社群运营方面的原则(定位、内容、人员管理、SOP、常见陷阱等),"
     "请换个与社群运营相关的问法。"
 )
+NOT_COVERED_BRIEF = "知识库里没有能回答这个问题的内容。"
 NOT_A_SITUATION = (
     "这段描述看起来不是社群运营中的问题,知识库里没有对应的陷阱。本知识库只收录社群运营方面的原则"
     "(定位、内容、人员管理、SOP、常见陷阱等);如果是社群里遇到的情况,请具体说说群里发生了什么。"
@@ -52,32 +62,116 @@ _FIELD_LABELS = {
 }
 
 
-def _sentence(p: Principle, n: int, with_advice: bool) -> str:
-    text = p.summary.rstrip("。")
-    if with_advice and p.advice:
-        text += f"。建议：{p.advice.rstrip('。')}"
-    return f"{p.title}：{text}。[{n}]"
+# the brief answer's length limit, in characters, [n] marks included
+BRIEF_CHARS = 150
+# how many sentences a brief holds at most
+BRIEF_SENTENCES = 3
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])")
+_CLAUSE_END = re.compile(r"(?<=[，,、：:])")
 
 
-def compose_list_answer(group: GroupInfo, members: Sequence[Principle], cited: Sequence[str]) -> str:
-    """The whole group, in order; [n] refers to the position of each member in the returned hits."""
-    lead = f"{group.title}共{len(members)}{'步' if group.ordered and '步' in group.title else '项'}:"
-    lines = [lead]
-    for i, p in enumerate(members, 1):
-        if p.id in cited:
-            lines.append(f"{i}. {_sentence(p, cited.index(p.id) + 1, with_advice=False)}")
-        else:  # beyond k: named, not cited
-            lines.append(f"{i}. {p.title}")
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class Composed:
+    """An answer's text: `brief` (the direct answer, cited) and `points` (the list or the supporting
+    points by title, cited); the hits carry the rest, so nothing is said twice."""
+
+    brief: str
+    points: str
+
+    @property
+    def answer(self) -> str:
+        return self.brief + ("\n" + self.points if self.points else "")
 
 
-def compose_answer(chosen: Sequence[Principle], with_advice: Collection[str] = ()) -> str:
-    """How/why questions: the best principle with its advice, then the others that also bear on it
-    (with their advice too when their type is in `with_advice`)."""
-    lines = [_sentence(p, n, with_advice=(n == 1 or p.type in with_advice)) for n, p in enumerate(chosen, 1)]
-    if len(lines) == 1:
-        return lines[0]
-    return lines[0] + "\n另外:\n" + "\n".join(f"- {line}" for line in lines[1:])
+def first_sentence(text: str, budget: int) -> str:
+    """The first sentence of `text` without its end mark, cut at a clause boundary to fit `budget`
+    characters (with an ellipsis when even the first clause does not fit)."""
+    sentence = next((x for x in _SENTENCE_END.split(text.strip()) if x.strip()), "").strip().rstrip("。；;")
+    if len(sentence) <= budget:
+        return sentence
+    out = ""
+    for clause in _CLAUSE_END.split(sentence):
+        if len(out) + len(clause) > budget - 1:
+            break
+        out += clause
+    out = out.rstrip("，,、：:")
+    return (out or sentence[: budget - 1]) + "…"
+
+
+def _fit(sentences: Sequence[str], limit: int = BRIEF_CHARS) -> str:
+    """Whole sentences, in order, while they fit; the first always (already cut to the limit)."""
+    out = ""
+    for s in sentences[:BRIEF_SENTENCES]:
+        if out and len(out) + len(s) > limit:
+            break
+        out += s
+    return out
+
+
+def advice_label(p: Principle | Hit) -> str:
+    """建议 when the article says it, 整理者建议 when it is the curator's (never passed off as a quote)."""
+    return "建议" if p.advice_source == "article" else "整理者建议"
+
+
+def _cited(text: str, n: int) -> str:
+    return f"{text}。[{n}]"
+
+
+def compose_answer(chosen: Sequence[Principle], with_advice: Collection[str] = ()) -> Composed:
+    """How/why questions. The brief: the best principle's first sentence, its advice's first sentence
+    when its type gives advice, then the second principle's first sentence if there is room; each cited.
+    The points: every chosen principle by title."""
+    lead = chosen[0]
+    budget = BRIEF_CHARS - 4
+    sentences = [_cited(first_sentence(lead.summary, budget), 1)]
+    if lead.advice and lead.type in with_advice:
+        tip = first_sentence(lead.advice, budget - len(sentences[0]) - 8)
+        sentences.append(_cited(f"{advice_label(lead)}：{tip}", 1))
+    if len(chosen) > 1:
+        sentences.append(_cited(first_sentence(chosen[1].summary, budget), 2))
+    points = [f"{n}. {p.title} [{n}]" for n, p in enumerate(chosen, 1)] if len(chosen) > 1 else []
+    return Composed(_fit(sentences), "\n".join(["要点:", *points]) if points else "")
+
+
+def compose_list_answer(group: GroupInfo, members: Sequence[Principle], cited: Sequence[str]) -> Composed:
+    """The whole group, in order; [n] refers to the position of each member in the returned hits. A
+    list the article does not give in full says so instead of counting what it has."""
+    marks = [f"{p.title}[{cited.index(p.id) + 1}]" if p.id in cited else p.title for p in members]
+    unit = "步" if group.ordered and "步" in group.title else "项"
+    # a list the article does not give in full is not counted: "共4项" would contradict "可分8类"
+    head = f"{group.missing}；正文讲到的有:" if group.missing else f"{group.title}共{len(members)}{unit}:"
+    named = ""
+    for i, mark in enumerate(marks):
+        rest = len(marks) - i
+        if len(head) + len(named) + len(mark) + 8 > BRIEF_CHARS and rest > 1:
+            named += f"等{len(marks)}{unit}"
+            break
+        named += ("、" if named else "") + mark
+    lines = [f"{i}. {mark}" for i, mark in enumerate(marks, 1)]
+    return Composed(head + named + "。", "\n".join([f"{group.title}:", *lines]))
+
+
+def missing_notes(hits: Sequence[Hit]) -> str:
+    """What the cited principles announce but the article does not give (an image, a contents list)."""
+    notes = [f"「{h.title}」[{h.rank}]:{h.missing}" for h in hits if h.missing]
+    return "\n".join(f"注:{n}" for n in notes)
+
+
+def compose_reading(hits: Sequence[DiagnoseHit], pitfall_types: Collection[str]) -> str:
+    """Diagnose's one-line reading: the distinct problems found, in rank order, each cited."""
+    problems = [h for h in hits if h.type in pitfall_types and (h.role == "lead" or h.matched)][:3]
+    if not problems:
+        problems = [h for h in hits if h.type in pitfall_types][:1]
+    if not problems:
+        return "没有找到明确的陷阱,下面是文章里与你描述的情况最接近的内容。"
+    names = [f"{h.title}[{h.rank}]" for h in problems]
+    while True:
+        if len(names) == 1:
+            return f"主要问题是:{names[0]}。"
+        line = f"主要是{'两' if len(names) == 2 else '三'}个问题:" + "；".join(names) + "。"
+        if len(line) <= BRIEF_CHARS:
+            return line
+        names.pop()  # the least of them goes back to the list below
 
 
 def explain_link(lead_title: str, *, fixes: bool) -> str:

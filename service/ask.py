@@ -77,6 +77,7 @@ def ask(
             answered=False,
             coverage="not_covered",
             confidence=conf,
+            brief=answer.NOT_COVERED_BRIEF,
             answer=answer.no_answer([s.title for s in suggestions]),
             suggestions=suggestions,
             hits=[],
@@ -106,20 +107,21 @@ def ask(
             for n, r in enumerate([*lead, *rest][: req.k], 1)
         ]
         total, truncated = len(members), len(members) > req.k
-        text = answer.compose_list_answer(group, members, [h.id for h in hits])
+        composed = answer.compose_list_answer(group, members, [h.id for h in hits])
     else:
         top = follow_lead(ranked, req.k, retrieval, signals)
         chosen = [r.principle for r in top[:3] if r.score >= top[0].score * 0.6]
         hits = _describe(top, req.k, retrieval, signals)
         total, truncated = None, False
-        text = answer.compose_answer(chosen, with_advice=catalog.types_where("advice_in_answer"))
-    if uncovered:
-        text += "\n" + answer.partly_covered(uncovered)
+        composed = answer.compose_answer(chosen, with_advice=catalog.types_where("advice_in_answer"))
+    notes = [answer.missing_notes(hits), answer.partly_covered(uncovered) if uncovered else ""]
+    text = "\n".join([composed.answer, *(n for n in notes if n)])
     return AskResponse(
         question=req.question,
         answered=True,
         coverage="partial" if uncovered else "answered",
         confidence=conf,
+        brief=composed.brief,
         answer=text,
         uncovered=uncovered,
         total=total,

@@ -9,14 +9,14 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 from pydantic import BaseModel, ValidationError
 
 if TYPE_CHECKING:
+    from service.errors import KBError
     from service.kb import KnowledgeBase
-    from service.models import Hit, Principle, Source
     from service.operations import Operations
 
 __all__ = ["app", "main"]
@@ -24,18 +24,17 @@ __all__ = ["app", "main"]
 T = TypeVar("T")
 
 app = typer.Typer(
-    help="社群运营知识库: ask questions, diagnose situations and search cited principles on running WeChat "
-    "communities.",
+    help="社群运营知识库:回答问题、诊断社群里的情况、检索带出处的运营原则。",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="print exactly the HTTP API's JSON")]
-UrlOpt = Annotated[
-    str | None, typer.Option("--url", help="query a running server instead of loading the index here")
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="原样输出 HTTP API 的 JSON(错误写成 [错误码] 英文说明)")
 ]
-KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="KB_API_KEY", help="bearer key for --url")]
+UrlOpt = Annotated[str | None, typer.Option("--url", help="查询一个正在运行的服务器,而不是在本机加载索引")]
+KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="KB_API_KEY", help="--url 服务器的 API 密钥")]
 
 
 def _k_option(model: str, what: str) -> Any:
@@ -44,7 +43,7 @@ def _k_option(model: str, what: str) -> Any:
 
     info = getattr(models, model).model_fields["k"]
     lo, hi = (getattr(m, a) for m in info.metadata for a in ("ge", "le") if hasattr(m, a))
-    return typer.Option("--k", help=f"{what} ({lo}-{hi}, default {info.default})")
+    return typer.Option("--k", help=f"{what}({lo}-{hi},默认 {info.default})")
 
 
 def _given(**options: object) -> dict[str, Any]:
@@ -55,6 +54,14 @@ def _given(**options: object) -> dict[str, Any]:
 def _fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def _fail_kb(exc: KBError) -> NoReturn:
+    """A core error in the terminal's words (service/cli_errors.py), with its code's exit status."""
+    from service.cli_errors import describe_error
+    from service.errors import edge
+
+    _fail(describe_error(exc.code, exc.message), edge(exc.code).exit)
 
 
 @contextlib.contextmanager
@@ -72,20 +79,28 @@ def _operations(url: str | None, api_key: str | None) -> Iterator[Operations]:
     yield KnowledgeBase.load(get_settings())
 
 
-def _run(url: str | None, api_key: str | None, op: Callable[[Operations], T]) -> T:
-    """Run one operation; any error is one line on stderr and the exit code of its error code."""
+def _run(url: str | None, api_key: str | None, op: Callable[[Operations], T], as_json: bool = False) -> T:
+    """Run one operation; any error is one line on stderr and the exit code of its error code: in
+    Chinese for a person, `[code] message` as the API says it with --json."""
+    from service.cli_errors import describe_error, describe_invalid
     from service.client import KBClientError
     from service.errors import InputError, KBError, describe_validation, edge
+
+    def fail(code: str, message: str, exit_code: int) -> NoReturn:
+        _fail(f"[{code}] {message}" if as_json else describe_error(code, message), exit_code)
 
     try:
         with _operations(url, api_key) as ops:
             return op(ops)
     except ValidationError as exc:  # a request model refused the options
-        _fail(describe_validation(exc.errors()), edge(InputError.code).exit)
+        errors = exc.errors()
+        if as_json:
+            _fail(f"[{InputError.code}] {describe_validation(errors)}", edge(InputError.code).exit)
+        _fail(describe_invalid(cast(Any, errors)), edge(InputError.code).exit)
     except KBError as exc:
-        _fail(exc.message, edge(exc.code).exit)
+        fail(exc.code, exc.message, edge(exc.code).exit)
     except KBClientError as exc:
-        _fail(exc.message, edge(exc.code, exc.status).exit)
+        fail(exc.code, exc.message, edge(exc.code, exc.status).exit)
 
 
 def _print_json(model: BaseModel) -> None:
@@ -99,113 +114,80 @@ def _console() -> Any:
     return Console(highlight=False, soft_wrap=True)
 
 
-def _snippet(text: str, limit: int = 90) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _readable(src: Source) -> str:
-    """What a person reads of a citation: the normalised span (the raw quote stays in --json)."""
-    from service.hits import cite
-    from service.models import CitedSource
-
-    return src.text if isinstance(src, CitedSource) else cite(src).text
-
-
-def _render_hit(con: Any, n: int, hit: Hit | Principle, extra: str = "") -> None:
-    src = hit.source
-    score = f"  score {hit.score:.4f}" if hasattr(hit, "score") else ""
-    if getattr(hit, "relevance", None) is not None:
-        score += f"  relevance {getattr(hit, 'relevance', 0.0):.2f}"
-    con.print(f"[bold][{n}] {hit.title}[/bold]  [dim]{hit.type} · {hit.id}{score}[/dim]")
-    con.print(f"    {hit.summary}")
-    if hit.advice:
-        con.print(f"    [green]建议:[/green] {hit.advice}")
-    if extra:
-        con.print(f"    {extra}")
-    quote = _snippet(_readable(src))
-    con.print(f"    [dim]出处: {src.title} ({src.doc} {src.start}-{src.end}) 「{quote}」[/dim]")
+FullOpt = Annotated[bool, typer.Option("--full", help="显示全部内容:摘要、建议、匹配原因、完整出处")]
 
 
 @app.command()
 def ask(
-    question: Annotated[str, typer.Argument(help="a question in Chinese, e.g. 社群定位分哪几步?")],
-    k: Annotated[int | None, _k_option("AskRequest", "how many cited principles")] = None,
+    question: Annotated[str, typer.Argument(help="用中文提的问题,例如 社群定位分哪几步?")],
+    k: Annotated[int | None, _k_option("AskRequest", "最多引用几条原则")] = None,
+    full: FullOpt = False,
     json: JsonOpt = False,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
 ) -> None:
-    """Answer a question from the knowledge base, with citations; says so when it cannot."""
+    """回答问题:先给简短结论,再列要点,每条都注明出处;知识库没有的内容会直说(退出码 3)。"""
+    from service.cli_render import render_ask
     from service.models import AskRequest
 
-    resp = _run(url, api_key, lambda ops: ops.ask(AskRequest(question=question, **_given(k=k))))
+    resp = _run(url, api_key, lambda ops: ops.ask(AskRequest(question=question, **_given(k=k))), json)
     if json:
         return _print_json(resp)
-    con = _console()
-    con.print(resp.answer)
-    if resp.hits:
-        con.print()
-    for n, hit in enumerate(resp.hits, 1):
-        _render_hit(con, n, hit)
+    render_ask(_console(), resp, full)
     if not resp.answered:
         raise typer.Exit(3)
 
 
 @app.command()
 def diagnose(
-    situation: Annotated[str, typer.Argument(help="what is going wrong, in your own words")],
-    k: Annotated[int | None, _k_option("DiagnoseRequest", "how many results")] = None,
+    situation: Annotated[str, typer.Argument(help="用自己的话描述群里出了什么问题")],
+    k: Annotated[int | None, _k_option("DiagnoseRequest", "最多返回几条")] = None,
     pitfalls_only: Annotated[
-        bool, typer.Option("--pitfalls-only", help="no linked practices or other articles' takes")
+        bool, typer.Option("--pitfalls-only", help="只列陷阱,不带关联的做法和其他文章的说法")
     ] = False,
+    full: FullOpt = False,
     json: JsonOpt = False,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
 ) -> None:
-    """Find the pitfalls behind a situation, why each matched, and what to do instead."""
+    """诊断情况:找出对应的陷阱、为什么匹配、该怎么做;不是社群运营问题时直说(退出码 3)。"""
+    from service.cli_render import render_diagnose
     from service.models import DiagnoseRequest, DiagnoseResponse
 
     def op(ops: Operations) -> DiagnoseResponse:
         return ops.diagnose(DiagnoseRequest(situation=situation, pitfalls_only=pitfalls_only, **_given(k=k)))
 
-    resp = _run(url, api_key, op)
+    resp = _run(url, api_key, op, json)
     if json:
         return _print_json(resp)
     con = _console()
     if not resp.answered:
         con.print(resp.message or "没有找到匹配的陷阱。")
         raise typer.Exit(3)
-    if not resp.hits:
-        con.print("没有找到匹配的陷阱。")
-    for n, hit in enumerate(resp.hits, 1):
-        words = "、".join(f"「{m.text}」" for m in hit.matched) or "(整体描述)"
-        fixes = ";".join(f.title for f in hit.fixes)
-        if hit.linked_from and not hit.matched:
-            extra = f"[cyan]↳ {hit.why}[/cyan]"
-        else:
-            extra = f"[yellow]匹配:[/yellow] {words} — {hit.why}"
-        if fixes:
-            extra += f"\n    [green]相关做法:[/green] {fixes}"
-        _render_hit(con, n, hit, extra)
+    render_diagnose(con, resp, full)
 
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="search text")],
-    type: Annotated[list[str] | None, typer.Option("--type", help="keep only this type (repeatable)")] = None,
-    doc: Annotated[
-        list[str] | None, typer.Option("--doc", help="keep only this raw file (repeatable)")
+    query: Annotated[str, typer.Argument(help="搜索词")],
+    type: Annotated[
+        list[str] | None, typer.Option("--type", help="只保留这种类型(可重复,见 kb types)")
     ] = None,
-    k: Annotated[int | None, _k_option("SearchRequest", "how many hits")] = None,
+    doc: Annotated[
+        list[str] | None, typer.Option("--doc", help="只保留这篇文章(编号或文件名,可重复)")
+    ] = None,
+    k: Annotated[int | None, _k_option("SearchRequest", "最多返回几条")] = None,
     min_relevance: Annotated[
         float | None,
-        typer.Option("--min-relevance", help="drop hits below this relevance (0..1)"),
+        typer.Option("--min-relevance", help="去掉相关度低于此值的结果(0..1,0.5 表示一半可能相关)"),
     ] = None,
+    full: FullOpt = False,
     json: JsonOpt = False,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
 ) -> None:
-    """Hybrid search over principles."""
+    """混合检索原则(关键词 + 语义)。"""
+    from service.cli_render import render_search
     from service.models import SearchRequest, SearchResponse
 
     def op(ops: Operations) -> SearchResponse:
@@ -215,51 +197,32 @@ def search(
             )
         )
 
-    resp = _run(url, api_key, op)
+    resp = _run(url, api_key, op, json)
     if json:
         return _print_json(resp)
-    con = _console()
-    if not resp.hits:
-        con.print("没有结果。")
-    for n, hit in enumerate(resp.hits, 1):
-        _render_hit(con, n, hit)
+    render_search(_console(), resp, full)
 
 
 @app.command()
 def show(
-    principle_id: Annotated[str, typer.Argument(help="a principle id, e.g. from `kb search`")],
+    principle_id: Annotated[str, typer.Argument(help="原则的 id,例如 kb search 结果里的 id")],
     json: JsonOpt = False,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
 ) -> None:
-    """Show one principle in full, with its source passage."""
-    p = _run(url, api_key, lambda ops: ops.get(principle_id))
+    """显示一条原则的全部内容和原文出处。"""
+    from service.cli_render import render_principle
+
+    p = _run(url, api_key, lambda ops: ops.get(principle_id), json)
     if json:
         return _print_json(p)
-    con = _console()
-    con.print(f"[bold]{p.title}[/bold]  [dim]{p.type} · {p.id}[/dim]")
-    con.print(p.summary)
-    if p.advice:
-        con.print(f"[green]建议:[/green] {p.advice}")
-    if p.symptoms:
-        con.print("[yellow]常见表现:[/yellow]")
-        for s in p.symptoms:
-            con.print(f"  - {s}")
-    if p.questions:
-        con.print("[cyan]能回答的问题:[/cyan]")
-        for q in p.questions:
-            con.print(f"  - {q}")
-    for label, ids in (("相关", p.related), ("对应做法", p.fixed_by)):
-        if ids:
-            con.print(f"[dim]{label}: {', '.join(ids)}[/dim]")
-    con.print(f"\n[dim]出处: {p.source.title} ({p.source.doc} {p.source.start}-{p.source.end})[/dim]")
-    con.print(_readable(p.source).strip())
+    render_principle(_console(), p)
 
 
 @app.command()
 def types(json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None) -> None:
-    """List the principle types."""
-    resp = _run(url, api_key, lambda ops: ops.types())
+    """列出原则的类型。"""
+    resp = _run(url, api_key, lambda ops: ops.types(), json)
     if json:
         return _print_json(resp)
     for t in resp.types:
@@ -268,11 +231,9 @@ def types(json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None) -> 
 
 @app.command()
 def build(
-    if_stale: Annotated[
-        bool, typer.Option("--if-stale", help="do nothing when the index is current")
-    ] = False,
+    if_stale: Annotated[bool, typer.Option("--if-stale", help="索引已是最新时什么都不做")] = False,
 ) -> None:
-    """Build the index from corpus/ (atomically: a failed build leaves the old index in place)."""
+    """从 corpus/ 构建索引(原子操作:构建失败时旧索引保持不变)。"""
     from service.errors import KBError
     from service.index import is_fresh
     from service.kb import build as build_index
@@ -280,12 +241,12 @@ def build(
 
     settings = get_settings()
     if if_stale and is_fresh(settings.index_dir, settings.corpus_dir, settings.model):
-        typer.echo(f"index is current: {settings.index_dir}")
+        typer.echo(f"索引已是最新: {settings.index_dir}")
         return
     try:
         m = build_index(settings, progress=lambda msg: typer.echo(msg, err=True))
     except KBError as exc:
-        _fail(exc.message)
+        _fail_kb(exc)
     typer.echo(
         f"built {settings.index_dir}: {m.principles} principles, {m.vectors} vectors, "
         f"model {m.model} ({m.dimension}-d), query encoder {'adapted' if m.query_model else 'base'}, "
@@ -296,25 +257,23 @@ def build(
 
 @app.command()
 def add(
-    file: Annotated[str, typer.Argument(help="the article: a UTF-8 text file")],
-    title: Annotated[
-        str | None, typer.Option("--title", help="the article's title (else its first line)")
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="add a near-duplicate anyway")] = False,
+    file: Annotated[str, typer.Argument(help="文章:一个 UTF-8 文本文件")],
+    title: Annotated[str | None, typer.Option("--title", help="文章标题(默认取第一行)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="即使与已有文章近似重复也添加")] = False,
     json: JsonOpt = False,
 ) -> None:
-    """Add an article: copy it into corpus/raw and draft its principles into corpus/drafts for review."""
+    """添加文章:复制到 corpus/raw,并在 corpus/drafts 里起草它的原则,等待审阅。"""
     from pathlib import Path
 
     from service.drafts import add_article
-    from service.errors import KBError, edge
+    from service.errors import KBError
     from service.settings import get_settings
 
     path = Path(file)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        _fail(f"cannot read {file}: {exc.strerror}", 2)
+        _fail(f"读不了文件 {file}({exc.strerror}):请检查路径", 2)
     try:
         summary = add_article(
             get_settings().corpus_dir,
@@ -325,29 +284,27 @@ def add(
             lambda step: typer.echo(f"… {step}", err=True),
         )
     except KBError as exc:
-        _fail(exc.message, edge(exc.code).exit)
+        _fail_kb(exc)
     if json:
         return _print_json(summary)
     if summary.kept:
-        typer.echo(f"corpus/drafts/{summary.article}.yaml was edited by a person: kept as it is")
+        typer.echo(f"corpus/drafts/{summary.article}.yaml 已被人工修改过:保持原样")
         return
     types = ", ".join(f"{n} {t}" for t, n in sorted(summary.by_type.items(), key=lambda x: -x[1]))
-    typer.echo(f"drafted corpus/drafts/{summary.article}.yaml: 《{summary.title}》")
-    typer.echo(
-        f"  {summary.principles} principles ({types}); {summary.groups} lists; {summary.junk} junk spans"
-    )
+    typer.echo(f"已起草 corpus/drafts/{summary.article}.yaml:《{summary.title}》")
+    typer.echo(f"  {summary.principles} 条原则({types});{summary.groups} 个列表;{summary.junk} 段无关内容")
     if summary.low_confidence:
-        typer.echo(f"  low confidence (check first): {', '.join(summary.low_confidence)}")
+        typer.echo(f"  把握不大(先检查): {', '.join(summary.low_confidence)}")
     if summary.dropped:
-        typer.echo(f"  {summary.dropped} passages left out: no unique quote")
+        typer.echo(f"  {summary.dropped} 段未收录:找不到唯一的引文")
     if summary.duplicates:
-        typer.echo(f"  added despite near-duplicates: {', '.join(summary.duplicates)}")
-    typer.echo(f"review it (corpus/CURATING.md), then: kb accept {summary.article}")
+        typer.echo(f"  与这些文章近似重复,仍已添加: {', '.join(summary.duplicates)}")
+    typer.echo(f"审阅后(见 corpus/CURATING.md)运行: kb accept {summary.article}")
 
 
 @app.command()
 def drafts(json: JsonOpt = False) -> None:
-    """List drafts waiting for review, with their open items."""
+    """列出等待审阅的草稿及其待查项。"""
     from service.drafts import list_drafts
     from service.settings import get_settings
 
@@ -355,64 +312,64 @@ def drafts(json: JsonOpt = False) -> None:
     if json:
         return _print_json(resp)
     if not resp.drafts:
-        typer.echo("no drafts")
+        typer.echo("没有待审阅的草稿")
     for d in resp.drafts:
-        state = "edited" if d.edited else "untouched"
+        state = "已修改" if d.edited else "未修改"
         problem = f"  {d.problem}" if d.problem else ""
-        typer.echo(f"{d.article}  {d.principles} principles, {d.open_items} unchecked, {state}{problem}")
+        typer.echo(f"{d.article}  {d.principles} 条原则,{d.open_items} 项待查,{state}{problem}")
 
 
 @app.command()
 def accept(
-    article: Annotated[str, typer.Argument(help="the article's name or number, as `kb drafts` lists it")],
-    no_build: Annotated[bool, typer.Option("--no-build", help="publish only; run `kb build` later")] = False,
+    article: Annotated[str, typer.Argument(help="文章名或编号(见 kb drafts)")],
+    no_build: Annotated[bool, typer.Option("--no-build", help="只发布,稍后再运行 kb build")] = False,
 ) -> None:
-    """Check a draft and publish it into corpus/principles, then rebuild the index (incrementally)."""
+    """检查草稿并发布到 corpus/principles,然后(增量)重建索引。"""
     from service.drafts import accept_draft
-    from service.errors import KBError, edge
+    from service.errors import KBError
     from service.kb import build as build_index
     from service.settings import get_settings
 
     settings = get_settings()
     try:
         info = accept_draft(settings.corpus_dir, article)
-        typer.echo(f"published corpus/principles/{info.article}.yaml ({info.principles} principles)")
+        typer.echo(f"已发布 corpus/principles/{info.article}.yaml({info.principles} 条原则)")
         if not no_build:
             m = build_index(settings, retrain=False)
-            typer.echo(f"built {settings.index_dir}: {m.principles} principles in {m.build_seconds}s")
-            typer.echo("a running server picks it up with POST /admin/reload or kill -HUP")
+            typer.echo(f"已构建 {settings.index_dir}:{m.principles} 条原则,用时 {m.build_seconds} 秒")
+            typer.echo("运行中的服务器用 POST /admin/reload 或 kill -HUP 载入新索引")
     except KBError as exc:
-        _fail(exc.message, edge(exc.code).exit)
+        _fail_kb(exc)
 
 
 @app.command()
 def remove(
-    article: Annotated[str, typer.Argument(help="the article's name or number")],
-    no_build: Annotated[bool, typer.Option("--no-build", help="remove only; run `kb build` later")] = False,
+    article: Annotated[str, typer.Argument(help="文章名或编号")],
+    no_build: Annotated[bool, typer.Option("--no-build", help="只移除,稍后再运行 kb build")] = False,
 ) -> None:
-    """Take an article out: its raw file, its principles and its draft; then rebuild the index."""
+    """移除一篇文章:原文、原则和草稿,然后重建索引。"""
     from service.drafts import remove_article
-    from service.errors import KBError, edge
+    from service.errors import KBError
     from service.kb import build as build_index
     from service.settings import get_settings
 
     settings = get_settings()
     try:
         gone = remove_article(settings.corpus_dir, article)
-        typer.echo("removed " + ", ".join(gone))
+        typer.echo("已移除 " + ", ".join(gone))
         if not no_build:
             m = build_index(settings, retrain=False)
-            typer.echo(f"built {settings.index_dir}: {m.principles} principles in {m.build_seconds}s")
+            typer.echo(f"已构建 {settings.index_dir}:{m.principles} 条原则,用时 {m.build_seconds} 秒")
     except KBError as exc:
-        _fail(exc.message, edge(exc.code).exit)
+        _fail_kb(exc)
 
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="bind address [KB_HOST, default 127.0.0.1]")] = None,
-    port: Annotated[int | None, typer.Option(help="port [KB_PORT, default 8000]")] = None,
+    host: Annotated[str | None, typer.Option(help="监听地址 [KB_HOST,默认 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="端口 [KB_PORT,默认 8000]")] = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    """启动 HTTP 服务:网页界面在 /,API 文档在 /docs。"""
     import uvicorn
 
     from service.api import create_app
@@ -427,12 +384,15 @@ def serve(
         kb = KnowledgeBase.load(settings)
         kb.warm_up()
     except KBError as exc:
-        _fail(exc.message)
+        _fail_kb(exc)
     _reload_on_sighup(kb)
     server = uvicorn.Server(uvicorn_config(create_app(settings, kb), settings, host, port))
     server.run()
     if not server.started:  # uvicorn logged why (the address in use, …)
-        _fail(f"could not serve on {host or settings.host}:{port or settings.port}")
+        _fail(
+            f"无法在 {host or settings.host}:{port or settings.port} 上启动服务"
+            "(见上面的日志,常见原因是端口已被占用)"
+        )
 
 
 def _reload_on_sighup(kb: KnowledgeBase) -> None:
@@ -456,7 +416,7 @@ def _reload_on_sighup(kb: KnowledgeBase) -> None:
 
 @app.command()
 def mcp() -> None:
-    """Serve the chat-assistant tools over MCP on stdio (for desktop assistants and IDEs)."""
+    """通过 stdio 提供 MCP 工具(供桌面助手和 IDE 使用)。"""
     from service.errors import KBError
     from service.kb import KnowledgeBase
     from service.settings import get_settings
@@ -467,7 +427,7 @@ def mcp() -> None:
     try:
         kb = KnowledgeBase.load(get_settings())
     except KBError as exc:
-        _fail(exc.message)
+        _fail_kb(exc)
     run_stdio(kb)
 
 

@@ -68,6 +68,10 @@ class CuratedPrinciple(_Strict):
     related: list[str] = Field(default_factory=list)
     fixed_by: list[str] = Field(default_factory=list)
     source: QuoteSpan
+    # where the article itself states the advice; without it the advice is the curator's own
+    advice_span: QuoteSpan | None = None
+    # what the article announces here but does not give in its text (an image that did not survive)
+    missing: str | None = Field(None, min_length=4, max_length=200)
     # what `kb add` wrote and how sure it was; the reviewer deletes an entry once checked (never read)
     generated: dict[str, Any] | None = None
 
@@ -129,12 +133,34 @@ def resolve_quote(text: str, quote_from: str, quote_to: str | None, where: str) 
     return start, end + len(quote_to)
 
 
+TRAINING_DIR = "training"
+
+
 def _inputs(root: Path) -> list[Path]:
     # the alias table and the calibration requests shape the adapted encoder and the confidence model
     names = ("types.yaml", REPAIRS_FILE, "aliases.yaml")
     tables = [root / name for name in names if (root / name).exists()]
     tables += (root / "calibration").glob("*.jsonl")
+    tables += (root / TRAINING_DIR).glob("*.yaml")
     return sorted([*(root / "raw").glob("*.txt"), *(root / "principles").glob("*.yaml"), *tables])
+
+
+def load_training_queries(root: Path, principles: list[Principle]) -> dict[str, list[str]]:
+    """corpus/training/*.yaml: principle id -> queries written the way users write, which train the
+    query encoder (service/adapt.py) and are never indexed. An unknown id fails the build."""
+    known = {p.id for p in principles}
+    out: dict[str, list[str]] = {}
+    for path in sorted((root / TRAINING_DIR).glob("*.yaml")):
+        data = _read_yaml(path) or {}
+        if not isinstance(data, dict):
+            raise CorpusError(f"{TRAINING_DIR}/{path.name}: expected a mapping of principle id to queries")
+        for pid, queries in data.items():
+            if pid not in known:
+                raise CorpusError(f"{TRAINING_DIR}/{path.name}: unknown principle id {pid!r}")
+            if not isinstance(queries, list) or not all(isinstance(q, str) and q.strip() for q in queries):
+                raise CorpusError(f"{TRAINING_DIR}/{path.name}: {pid}: expected a list of non-empty strings")
+            out.setdefault(pid, []).extend(_tidy(q) for q in queries)
+    return out
 
 
 def corpus_digest(root: Path) -> str:
@@ -185,29 +211,41 @@ def read_curated(root: Path) -> Curated:
     for fname, cf in curated:
         text = raw[cf.doc]
         for cp in cf.principles:
-            start, end = resolve_quote(text, cp.source.from_, cp.source.to, f"{fname}: {cp.id}")
             if cp.id in origin:
                 raise CorpusError(f"{fname}: {cp.id}: duplicate id (also in {origin[cp.id]})")
             origin[cp.id] = fname
-            principles.append(
-                Principle(
-                    id=cp.id,
-                    type=cp.type,
-                    title=_tidy(cp.title),
-                    summary=_tidy(cp.summary),
-                    advice=_tidy(cp.advice) if cp.advice else None,
-                    symptoms=[_tidy(s) for s in cp.symptoms],
-                    questions=[_tidy(q) for q in cp.questions],
-                    keywords=[_tidy(k) for k in cp.keywords],
-                    group=cp.group,
-                    order=cp.order,
-                    related=cp.related,
-                    fixed_by=cp.fixed_by,
-                    source=Source(doc=cf.doc, title=cf.title, start=start, end=end, quote=text[start:end]),
-                )
-            )
+            principles.append(to_principle(cp, cf, text, fname))
     groups = [g for _, cf in curated for g in cf.groups]
     return Curated(raw, load_types(root), groups, principles, junk, origin)
+
+
+def to_principle(cp: CuratedPrinciple, cf: CuratedFile, text: str, where: str) -> Principle:
+    """A curated principle as a record: its quotes resolved against its article's raw `text`."""
+    start, end = resolve_quote(text, cp.source.from_, cp.source.to, f"{where}: {cp.id}")
+    advice_at = None
+    if cp.advice_span is not None:
+        if not cp.advice:
+            raise CorpusError(f"{where}: {cp.id}: advice_span without advice")
+        a0, a1 = resolve_quote(text, cp.advice_span.from_, cp.advice_span.to, f"{where}: {cp.id}.advice_span")
+        advice_at = Source(doc=cf.doc, title=cf.title, start=a0, end=a1, quote=text[a0:a1])
+    return Principle(
+        id=cp.id,
+        type=cp.type,
+        title=_tidy(cp.title),
+        summary=_tidy(cp.summary),
+        advice=_tidy(cp.advice) if cp.advice else None,
+        symptoms=[_tidy(s) for s in cp.symptoms],
+        questions=[_tidy(q) for q in cp.questions],
+        keywords=[_tidy(k) for k in cp.keywords],
+        group=cp.group,
+        order=cp.order,
+        related=cp.related,
+        fixed_by=cp.fixed_by,
+        advice_source=None if not cp.advice else "article" if advice_at else "curator",
+        advice_citation=advice_at,
+        missing=_tidy(cp.missing) if cp.missing else None,
+        source=Source(doc=cf.doc, title=cf.title, start=start, end=end, quote=text[start:end]),
+    )
 
 
 def validate(

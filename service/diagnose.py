@@ -108,15 +108,17 @@ def diagnose(
         own = retrieval.own_score(whole, pid)
         hits.append(
             DiagnoseHit(
-                **to_hit(r, len(hits) + 1, role, linked_from, own).model_dump(exclude={"advice"}),
-                advice=p.advice or p.summary,
+                **to_hit(r, len(hits) + 1, role, linked_from, own).model_dump(),
                 matched=sorted((m for _, m, _ in clause_hits), key=lambda m: m.start),
                 why=why,
-                fixes=[to_link(catalog.by_id[i]) for i in p.fixed_by],
+                fixed_by=[to_link(catalog.by_id[i]) for i in p.fixed_by],
                 related=[to_link(catalog.by_id[i]) for i in p.related],
             )
         )
-    return DiagnoseResponse(situation=req.situation, answered=True, confidence=conf, hits=hits)
+    reading = answer.compose_reading(hits, catalog.types_where("diagnosed"))
+    return DiagnoseResponse(
+        situation=req.situation, answered=True, confidence=conf, reading=reading, hits=hits
+    )
 
 
 def _guarantee(order: list[str], required: list[str], k: int) -> list[str]:

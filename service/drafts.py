@@ -19,14 +19,14 @@ from typing import Any
 
 import yaml
 
-from service.corpus import CuratedFile, read_curated, resolve_quote, validate
+from service.corpus import CuratedFile, read_curated, resolve_quote, to_principle, validate
 from service.draft_models import DraftInfo, DraftList, DraftSummary
 from service.errors import CorpusError, DuplicateError, InputError, NotFoundError
 from service.ingest.classify import TypeClassifier, train_classifier
 from service.ingest.draft import draft_article
 from service.ingest.duplicates import find_duplicates
 from service.locks import corpus_lock
-from service.models import Principle, Source
+from service.models import Principle
 
 __all__ = [
     "MAX_ARTICLE_BYTES",
@@ -134,26 +134,7 @@ def check_draft(root: Path, draft: dict[str, Any], text: str, where: str) -> lis
     cur = read_curated(root)
     junk = dict(cur.junk)
     junk[cf.doc] = [resolve_quote(text, j.from_, j.to, f"{where}: junk[{i}]") for i, j in enumerate(cf.junk)]
-    mine = []
-    for cp in cf.principles:
-        start, end = resolve_quote(text, cp.source.from_, cp.source.to, f"{where}: {cp.id}")
-        mine.append(
-            Principle(
-                id=cp.id,
-                type=cp.type,
-                title=cp.title,
-                summary=cp.summary,
-                advice=cp.advice,
-                symptoms=cp.symptoms,
-                questions=cp.questions,
-                keywords=cp.keywords,
-                group=cp.group,
-                order=cp.order,
-                related=cp.related,
-                fixed_by=cp.fixed_by,
-                source=Source(doc=cf.doc, title=cf.title, start=start, end=end, quote=text[start:end]),
-            )
-        )
+    mine = [to_principle(cp, cf, text, where) for cp in cf.principles]
     origin = {**cur.origin, **{p.id: where for p in mine}}
     validate([*cur.principles, *mine], cur.types, [*cur.groups, *cf.groups], junk, origin)
     return mine

@@ -29,6 +29,9 @@ def to_hit(
         title=p.title,
         summary=p.summary,
         advice=p.advice,
+        advice_source=p.advice_source,
+        advice_citation=cite(p.advice_citation) if p.advice_citation else None,
+        missing=p.missing,
         group=p.group,
         order=p.order,
         rank=rank,
@@ -62,6 +65,8 @@ def to_compact(h: Hit | Principle) -> ToolHit:
         title=h.title,
         summary=h.summary,
         advice=h.advice,
+        advice_source=h.advice_source,
+        missing=h.missing,
         citation=Citation(
             doc=s.doc, article=s.title, start=s.start, end=s.end, quote=s.quote, text=short_quote(s.quote)
         ),

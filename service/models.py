@@ -118,6 +118,11 @@ class CitedSource(Source):
 
 
 Role = Literal["lead", "member", "linked", "context"]
+AdviceSource = Literal["article", "curator"]
+ADVICE_SOURCES = (
+    "article: the article itself says what to do, at advice_citation; curator: the curator's own "
+    "advice drawn from the article's reasoning (shown as 整理者建议), not a quote"
+)
 
 
 class TypeInfo(BaseModel):
@@ -128,7 +133,10 @@ class TypeInfo(BaseModel):
 
 
 class TypeSpec(TypeInfo):
-    """A type as corpus/types.yaml defines it: what GET /types serves, plus how the code treats it."""
+    """A type as corpus/types.yaml defines it: what GET /types serves, plus how the code treats it and
+    what curators must write (neither is served)."""
+
+    curator_note: str | None = Field(None, description="what a curator must write for this type (not served)")
 
     advice_required: bool = Field(False, description="a principle of this type must carry advice")
     min_symptoms: int = Field(0, ge=0, description="how many symptoms a principle of this type must list")
@@ -143,6 +151,11 @@ class GroupInfo(BaseModel):
     ordered: bool = Field(True, description="whether the order is part of the meaning (steps) or not (a set)")
     overviews: list[str] = Field(default_factory=list, description="principles that introduce the list")
     size: int | None = Field(None, description="how many members the article names; filled in by the build")
+    missing: str | None = Field(
+        None,
+        description="what of this list the article does not give in its text (an image, a table of contents "
+        "only), said in answers instead of a count that would contradict it",
+    )
 
 
 class Principle(BaseModel):
@@ -162,6 +175,17 @@ class Principle(BaseModel):
     order: int | None = None
     related: list[str] = Field(default_factory=list, description="the same point made elsewhere")
     fixed_by: list[str] = Field(default_factory=list, description="practices that fix this pitfall")
+    advice_source: AdviceSource | None = Field(
+        None, description="who states the advice (null without advice): " + ADVICE_SOURCES
+    )
+    advice_citation: Source | None = Field(
+        None, description="where the article states the advice (advice_source article only)"
+    )
+    missing: str | None = Field(
+        None,
+        description="what the article announces here but does not give in its text (an image, a table "
+        "of contents only)",
+    )
     source: Source
 
 
@@ -170,7 +194,16 @@ class Hit(BaseModel):
     type: str
     title: str
     summary: str
-    advice: str | None = None
+    advice: str | None = Field(None, description="what to do, where the principle gives advice")
+    advice_source: AdviceSource | None = Field(None, description="who states the advice: " + ADVICE_SOURCES)
+    advice_citation: CitedSource | None = Field(
+        None, description="where the article states the advice (advice_source article only)"
+    )
+    missing: str | None = Field(
+        None,
+        description="what the article announces here but does not give in its text (an image, a "
+        "table of contents only)",
+    )
     group: str | None = None
     order: int | None = None
     rank: int = Field(1, ge=1, description="position in the response, 1..n; [n] in an answer cites rank n")
@@ -224,6 +257,10 @@ class ToolHit(BaseModel):
     title: str
     summary: str
     advice: str | None = None
+    advice_source: AdviceSource | None = Field(
+        None, description="article: the article says it; curator: the curator's advice, not a quote"
+    )
+    missing: str | None = Field(None, description="what the article announces here but does not give")
     citation: Citation
 
 
@@ -242,10 +279,11 @@ class Match(BaseModel):
 
 
 class DiagnoseHit(Hit):
-    advice: str = Field(description="what to do: a pitfall's advice, or a linked principle's summary")
     matched: list[Match] = Field(description="the parts of the situation that point to this pitfall")
     why: str = Field(description="which symptom or description of the pitfall the matched text resembles")
-    fixes: list[LinkedPrinciple] = Field(default_factory=list, description="practices that fix it")
+    fixed_by: list[LinkedPrinciple] = Field(
+        default_factory=list, description="practices that fix it (the same name as on GET /principles)"
+    )
     related: list[LinkedPrinciple] = Field(default_factory=list, description="the same pitfall elsewhere")
 
 
@@ -298,7 +336,15 @@ class AskResponse(BaseModel):
         description="probability that the articles cover the question, from a model fitted at `kb build` "
         "on labelled requests; answered when it reaches the threshold (0.5 unless KB_ANSWER_THRESHOLD)",
     )
-    answer: str = Field(description="Chinese answer; [n] cites hits[n-1]")
+    brief: str = Field(
+        description="the direct answer first: one to three sentences (at most 150 characters) taken from "
+        "the leading principles' own text, each cited [n]"
+    )
+    answer: str = Field(
+        description="the brief, then the list (in order) or the supporting points by title, then notes "
+        "(what the articles do not give, what part of the question is not covered); [n] cites hits[n-1], "
+        "whose summaries, advice and citations are not repeated here"
+    )
     uncovered: list[str] = Field(
         default_factory=list, description="the parts of the question the articles do not cover (partial)"
     )
@@ -332,6 +378,11 @@ class DiagnoseResponse(BaseModel):
         ge=0, le=1, description="probability that the articles cover the situation (the confidence model)"
     )
     message: str | None = Field(None, description="why nothing was diagnosed, when answered is false")
+    reading: str | None = Field(
+        None,
+        description="a one-line reading of the situation (主要是三个问题：…), each problem cited [n]; "
+        "null when answered is false",
+    )
     hits: list[DiagnoseHit]
 
 

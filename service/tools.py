@@ -23,7 +23,7 @@ from pydantic.fields import FieldInfo
 
 from service.errors import InputError, describe_validation
 from service.hits import to_compact
-from service.models import AskRequest, DiagnoseRequest, SearchRequest, ToolHit, TypeInfo
+from service.models import AskRequest, Coverage, DiagnoseRequest, SearchRequest, ToolHit, TypeInfo
 from service.operations import Operations
 
 __all__ = [
@@ -48,16 +48,26 @@ class SearchResult(BaseModel):
 
 class AskResult(BaseModel):
     answered: bool = Field(description="false: the knowledge base has nothing on this; say so, do not guess")
-    answer: str = Field(description="Chinese answer; [n] cites sources[n-1]")
+    coverage: Coverage = Field(
+        description="answered; partial: some parts are not covered (listed in uncovered, do not answer "
+        "them from the sources); not_covered: nothing on this, suggestions name the closest topics"
+    )
+    brief: str = Field(description="the direct answer in at most 150 characters; [n] cites sources[n-1]")
+    answer: str = Field(description="the brief, then the list or points by title; [n] cites sources[n-1]")
+    uncovered: list[str] = Field(description="parts of the question the articles do not cover")
+    suggestions: list[str] = Field(description="closest covered topics, when not covered")
     sources: list[ToolHit]
 
 
 class DiagnoseItem(ToolHit):
     matched: list[str] = Field(description="the user's words that point to this pitfall")
-    fixes: list[str] = Field(description="titles of practices that fix it")
+    fixed_by: list[str] = Field(description="titles of practices that fix it")
 
 
 class DiagnoseResult(BaseModel):
+    answered: bool = Field(description="false: not a community-operation problem; say so, do not guess")
+    message: str | None = Field(None, description="why nothing was diagnosed")
+    reading: str | None = Field(None, description="one line: the problems found; [n] cites pitfalls[n-1]")
     pitfalls: list[DiagnoseItem]
 
 
@@ -89,21 +99,32 @@ def _search(ops: Operations, req: BaseModel) -> SearchResult:
 def _ask(ops: Operations, req: BaseModel) -> AskResult:
     assert isinstance(req, AskRequest)
     resp = ops.ask(req)
-    return AskResult(answered=resp.answered, answer=resp.answer, sources=[to_compact(h) for h in resp.hits])
+    return AskResult(
+        answered=resp.answered,
+        coverage=resp.coverage,
+        brief=resp.brief,
+        answer=resp.answer,
+        uncovered=resp.uncovered,
+        suggestions=[s.title for s in resp.suggestions],
+        sources=[to_compact(h) for h in resp.hits],
+    )
 
 
 def _diagnose(ops: Operations, req: BaseModel) -> DiagnoseResult:
     assert isinstance(req, DiagnoseRequest)
     resp = ops.diagnose(req)
     return DiagnoseResult(
+        answered=resp.answered,
+        message=resp.message,
+        reading=resp.reading,
         pitfalls=[
             DiagnoseItem(
                 **to_compact(h).model_dump(),
                 matched=[m.text for m in h.matched],
-                fixes=[f.title for f in h.fixes],
+                fixed_by=[f.title for f in h.fixed_by],
             )
             for h in resp.hits
-        ]
+        ],
     )
 
 

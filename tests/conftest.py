@@ -66,3 +66,9 @@ def server_url(settings: Settings, kb: KnowledgeBase) -> Iterator[str]:
     yield url
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture()
+def local_kb(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the CLI loads the same index; reuse the session's instead of loading the model again
+    monkeypatch.setattr("service.kb.KnowledgeBase.load", classmethod(lambda cls, settings: kb))

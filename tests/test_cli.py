@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -17,12 +18,6 @@ from service import cli
 from service.kb import KnowledgeBase
 
 runner = CliRunner()
-
-
-@pytest.fixture()
-def local_kb(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
-    # the CLI loads the same index; reuse the session's instead of loading the model again
-    monkeypatch.setattr("service.kb.KnowledgeBase.load", classmethod(lambda cls, settings: kb))
 
 
 @pytest.mark.parametrize(
@@ -55,7 +50,7 @@ def test_citations_are_shown_readable(local_kb: None) -> None:
     result = runner.invoke(cli.app, ["search", "群里只有广告", "--doc", "002", "--k", "3"])
     assert result.exit_code == 0, result.output
     assert "「2、只有广告的微信群" in result.stdout and "廣告" not in result.stdout
-    assert "relevance" in result.stdout
+    assert "相关度" in result.stdout
     shown = runner.invoke(cli.app, ["show", "p002-ad-only-groups"])
     assert "群内爆粉" in shown.stdout and "(nèi)" not in shown.stdout
 
@@ -79,7 +74,10 @@ def test_diagnose_marks_linked_principles(local_kb: None, kb: KnowledgeBase) -> 
     linked = [h for h in kb.diagnose(DiagnoseRequest(situation=situation, k=10)).hits if h.linked_from]
     result = runner.invoke(cli.app, ["diagnose", situation, "--k", "10"])
     assert result.exit_code == 0 and linked
-    assert all(h.title in result.stdout for h in linked) and "↳" in result.stdout
+    assert all(h.title in result.stdout for h in linked)
+    assert all(h.why in result.stdout for h in linked if not h.matched)
+    full = runner.invoke(cli.app, ["diagnose", situation, "--k", "10", "--full"])
+    assert all(f"↳ {h.why}" in full.stdout for h in linked if not h.matched)
 
 
 def test_diagnose_declines_with_a_message_and_exit_3(local_kb: None) -> None:
@@ -90,10 +88,14 @@ def test_diagnose_declines_with_a_message_and_exit_3(local_kb: None) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["show", "no-such-id"], 2, "error: no principle with id 'no-such-id'"),
-        (["search", "社群", "--type", "nope"], 2, "error: types: unknown type(s) nope"),
-        (["search", "   "], 2, "error: query: must contain some text"),
-        (["ask", "社群", "--k", "99"], 2, "error: k: Input should be less than or equal to 20"),
+        (["show", "no-such-id"], 2, "error: 找不到这条原则(no principle with id 'no-such-id'"),
+        (["search", "社群", "--type", "nope"], 2, "error: 未知的类型(types: unknown type(s) nope"),
+        (["search", "   "], 2, "error: 搜索词 QUERY 只有空白或看不见的字符:请写要搜索的词"),
+        (["ask", "社群", "--k", "99"], 2, "error: --k 不能大于 20"),
+        (["ask", ""], 2, "error: 问题 QUESTION 不能为空:请写一个社群运营方面的问题"),
+        # --json keeps the API's English code and message
+        (["ask", "社群", "--k", "99", "--json"], 2, "error: [invalid_input] k: Input should be less than"),
+        (["show", "no-such-id", "--json"], 2, "error: [not_found] no principle with id 'no-such-id'"),
     ],
 )
 def test_errors_are_one_line(local_kb: None, args: list[str], code: int, message: str) -> None:
@@ -176,7 +178,10 @@ def test_url_mode_names_the_real_cause_in_one_line(
     result = runner.invoke(cli.app, args)
     assert isinstance(result.exception, SystemExit), result.exception  # not an escaped exception
     assert result.exit_code == code, result.stderr
-    assert result.stderr.startswith(message.format(foreign=foreign_server)), result.stderr
+    # a Chinese lead saying what to do, the client's own detail (the URL, the status) in brackets
+    assert result.stderr.startswith("error: "), result.stderr
+    assert message.removeprefix("error: ").format(foreign=foreign_server) in result.stderr, result.stderr
+    assert re.match(r"error: .*[\u4e00-\u9fff]", result.stderr), result.stderr
     assert result.stderr.count("\n") == 1
     if "foreign" in url:
         assert "is --url a knowledge-base server?" in result.stderr

@@ -32,7 +32,7 @@ def test_diagnose_follows_the_leading_pitfall_with_what_it_links_to(kb: Knowledg
     assert hits[1 : 1 + len(linked)] == linked  # right behind the pitfall they belong to
     assert (lead.rank, lead.role) == (1, "lead") and [h.rank for h in hits] == list(range(1, 11))
     for h in linked:
-        assert h.linked_from == lead.id and h.id in {x.id for x in [*lead.related, *lead.fixes]}
+        assert h.linked_from == lead.id and h.id in {x.id for x in [*lead.related, *lead.fixed_by]}
         assert h.role == "linked" and h.score != lead.score  # its own score, not the lead's
         assert h.matched or lead.title in h.why
     # the strict mode of the first version: pitfalls only, same leading pitfall
