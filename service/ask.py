@@ -114,7 +114,9 @@ def ask(
         hits = _describe(top, req.k, retrieval, signals)
         total, truncated = None, False
         composed = answer.compose_answer(chosen, with_advice=catalog.types_where("advice_in_answer"))
-    notes = [answer.missing_notes(hits), answer.partly_covered(uncovered) if uncovered else ""]
+    # what the cited principles lack, unless the brief already says it
+    unsaid = [h for h in hits if h.missing and h.missing not in composed.brief]
+    notes = [answer.missing_notes(unsaid), answer.partly_covered(uncovered) if uncovered else ""]
     text = "\n".join([composed.answer, *(n for n in notes if n)])
     return AskResponse(
         question=req.question,

@@ -17,7 +17,7 @@ from service.adapt import AdaptConfig
 from service.aliases import load_aliases
 from service.catalog import BoolArray, Catalog
 from service.confidence import Judge, calibrate, load_calibration
-from service.corpus import load_corpus, load_training_queries
+from service.corpus import load_corpus
 from service.documents import Documents
 from service.embedder import Embedder, SentenceTransformerEmbedder
 from service.hits import to_hit
@@ -76,7 +76,6 @@ def build(
         side = QuerySide(
             embedder, corpus.principles, aliases, settings.index_dir, settings.adapt,
             AdaptConfig(epochs=settings.adapt_epochs), progress, reuse_latest=not retrain,
-            queries=load_training_queries(settings.corpus_dir, corpus.principles),
         )  # fmt: skip
         examples = load_calibration(settings.corpus_dir)
 

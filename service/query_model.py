@@ -44,7 +44,6 @@ class QuerySide:
     config: AdaptConfig = field(default_factory=AdaptConfig)
     progress: Callable[[str], None] | None = None
     reuse_latest: bool = False  # an incremental build: the newest adapted encoder rather than a new one
-    queries: Mapping[str, list[str]] = field(default_factory=dict)  # training-only queries by principle id
 
     def __call__(self, folder: Path, docs: DocumentVectors) -> Mapping[str, str | None]:
         if not isinstance(self.base, SentenceTransformerEmbedder):
@@ -64,7 +63,7 @@ class QuerySide:
 
     def _adapted(self, docs: DocumentVectors) -> Path:
         base = resolve_model(self.base.name)
-        key = adaptation_key(self.base.name, self.principles, self.aliases, self.config, self.queries)
+        key = adaptation_key(self.base.name, self.principles, self.aliases, self.config)
         root = self.index_dir / ADAPTED_DIR
         path = root / key
         if (path / "config.json").exists():
@@ -79,16 +78,7 @@ class QuerySide:
                 latest[-1].name,
             )
             return latest[-1]
-        train(
-            base,
-            self.principles,
-            self.aliases,
-            docs,
-            path,
-            self.config,
-            progress=self.progress,
-            queries=self.queries,
-        )
+        train(base, self.principles, self.aliases, docs, path, self.config, progress=self.progress)
         # older adaptations are of an earlier corpus: one is kept for an index still pointing at it
         old = sorted((d for d in root.iterdir() if d.is_dir() and d != path), key=lambda d: d.stat().st_mtime)
         for d in old[:-1]:

@@ -230,3 +230,19 @@ def test_mcp_over_stdio(kb: KnowledgeBase) -> None:
                 await _exercise(s, kb)
 
     anyio.run(main)
+
+
+def test_tools_carry_the_brief_coverage_and_provenance(kb: KnowledgeBase) -> None:
+    # an assistant gets what a person gets: the brief first, the coverage, who states the advice
+    answer = tools.call_tool(kb, "ask", {"question": "群里全是广告怎么办"}).model_dump()
+    assert (
+        answer["coverage"] == "answered" and answer["brief"] and answer["answer"].startswith(answer["brief"])
+    )
+    assert all(s["advice_source"] in ("article", "curator") for s in answer["sources"] if s["advice"])
+    refused = tools.call_tool(kb, "ask", {"question": "社群运营工资一般多少"}).model_dump()
+    assert refused["coverage"] == "not_covered" and refused["suggestions"] and not refused["sources"]
+    situation = "群里每天都是广告,正经讨论的人越来越少"
+    diagnosed = tools.call_tool(kb, "diagnose_situation", {"situation": situation}).model_dump()
+    assert diagnosed["answered"] and diagnosed["reading"].startswith("主要")
+    declined = tools.call_tool(kb, "diagnose_situation", {"situation": "今天中午吃什么好呢,我想吃火锅"})
+    assert not declined.model_dump()["answered"] and declined.model_dump()["message"]
