@@ -54,6 +54,7 @@ def partly_covered(parts: list[str]) -> str:
 _FIELD_LABELS = {
     "symptom": "典型症状",
     "question": "常见问法",
+    "phrasing": "用户的说法",
     "title": "标题",
     "summary": "要点",
     "advice": "应对建议",
@@ -124,6 +125,8 @@ def compose_answer(chosen: Sequence[Principle], with_advice: Collection[str] = (
     lead = chosen[0]
     budget = BRIEF_CHARS - 4
     sentences = [_cited(first_sentence(lead.summary, budget), 1)]
+    if lead.missing:  # what the article lacks is said before anything else is added
+        sentences.append(_cited(lead.missing, 1))
     if lead.advice and lead.type in with_advice:
         tip = first_sentence(lead.advice, budget - len(sentences[0]) - 8)
         sentences.append(_cited(f"{advice_label(lead)}：{tip}", 1))

@@ -133,7 +133,7 @@ def resolve_quote(text: str, quote_from: str, quote_to: str | None, where: str) 
     return start, end + len(quote_to)
 
 
-TRAINING_DIR = "training"
+PHRASINGS_DIR = "phrasings"
 
 
 def _inputs(root: Path) -> list[Path]:
@@ -141,24 +141,25 @@ def _inputs(root: Path) -> list[Path]:
     names = ("types.yaml", REPAIRS_FILE, "aliases.yaml")
     tables = [root / name for name in names if (root / name).exists()]
     tables += (root / "calibration").glob("*.jsonl")
-    tables += (root / TRAINING_DIR).glob("*.yaml")
+    tables += (root / PHRASINGS_DIR).glob("*.yaml")
     return sorted([*(root / "raw").glob("*.txt"), *(root / "principles").glob("*.yaml"), *tables])
 
 
-def load_training_queries(root: Path, principles: list[Principle]) -> dict[str, list[str]]:
-    """corpus/training/*.yaml: principle id -> queries written the way users write, which train the
-    query encoder (service/adapt.py) and are never indexed. An unknown id fails the build."""
+def load_phrasings(root: Path, principles: list[Principle]) -> dict[str, list[str]]:
+    """corpus/phrasings/*.yaml: principle id -> how users put it (rambling situations, colloquial
+    paraphrases, jargon, keyword searches), written by people who saw the principles, never the system's
+    output. An unknown id fails the build."""
     known = {p.id for p in principles}
     out: dict[str, list[str]] = {}
-    for path in sorted((root / TRAINING_DIR).glob("*.yaml")):
+    for path in sorted((root / PHRASINGS_DIR).glob("*.yaml")):
         data = _read_yaml(path) or {}
         if not isinstance(data, dict):
-            raise CorpusError(f"{TRAINING_DIR}/{path.name}: expected a mapping of principle id to queries")
+            raise CorpusError(f"{PHRASINGS_DIR}/{path.name}: expected a mapping of principle id to texts")
         for pid, queries in data.items():
             if pid not in known:
-                raise CorpusError(f"{TRAINING_DIR}/{path.name}: unknown principle id {pid!r}")
+                raise CorpusError(f"{PHRASINGS_DIR}/{path.name}: unknown principle id {pid!r}")
             if not isinstance(queries, list) or not all(isinstance(q, str) and q.strip() for q in queries):
-                raise CorpusError(f"{TRAINING_DIR}/{path.name}: {pid}: expected a list of non-empty strings")
+                raise CorpusError(f"{PHRASINGS_DIR}/{path.name}: {pid}: expected a list of non-empty strings")
             out.setdefault(pid, []).extend(_tidy(q) for q in queries)
     return out
 
@@ -215,6 +216,8 @@ def read_curated(root: Path) -> Curated:
                 raise CorpusError(f"{fname}: {cp.id}: duplicate id (also in {origin[cp.id]})")
             origin[cp.id] = fname
             principles.append(to_principle(cp, cf, text, fname))
+    said = load_phrasings(root, principles)
+    principles = [p.model_copy(update={"phrasings": said[p.id]}) if p.id in said else p for p in principles]
     groups = [g for _, cf in curated for g in cf.groups]
     return Curated(raw, load_types(root), groups, principles, junk, origin)
 

@@ -167,6 +167,10 @@ class Principle(BaseModel):
     summary: str
     advice: str | None = None
     symptoms: list[str] = Field(default_factory=list, description="how an operator describes this pitfall")
+    phrasings: list[str] = Field(
+        default_factory=list,
+        description="how users put it, in their own styles (corpus/phrasings/): indexed beside the questions",
+    )
     questions: list[str] = Field(
         default_factory=list, description="questions an operator would ask that this principle answers"
     )

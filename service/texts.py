@@ -42,6 +42,7 @@ def principle_fields(p: Principle) -> list[tuple[str, str]]:
         fields.append(("advice", p.advice))
     fields += [("symptom", s) for s in p.symptoms]
     fields += [("question", q) for q in p.questions]
+    fields += [("phrasing", q) for q in p.phrasings]
     fields += [("keyword", k) for k in p.keywords if len(k) >= 2]
     fields += [("passage", s) for s in split_sentences(p.source.quote)]
     seen: set[str] = set()
@@ -56,5 +57,6 @@ def principle_fields(p: Principle) -> list[tuple[str, str]]:
 
 def bm25_document(p: Principle) -> list[str]:
     """BM25's one document per principle: every text field and the quote, tokenised."""
-    fields = [p.title, p.summary, p.advice or "", *p.symptoms, *p.questions, *p.keywords, p.source.quote]
+    fields = [p.title, p.summary, p.advice or "", *p.symptoms, *p.questions, *p.phrasings, *p.keywords]
+    fields.append(p.source.quote)
     return tokenize(normalize_text(" ".join(fields)))

@@ -103,6 +103,11 @@ GOOD = {
         ({"type": "pitfall"}, "needs advice"),
         ({"related": ["p-nowhere"]}, "unknown principle 'p-nowhere'"),
         ({"group": "g-nowhere", "order": 1}, "unknown group"),
+        ({"advice_span": {"from": "社群运营不是短期盈利"}}, "p-test: advice_span without advice"),
+        (
+            {"advice": "慢慢来", "advice_span": {"from": "这句话不在文章里"}},
+            r"p-test\.advice_span: quote 'from' not found",
+        ),
     ],
 )
 def test_bad_entries_fail_the_build_naming_file_and_entry(tmp_path: Path, change: dict, message: str) -> None:  # type: ignore[type-arg]
@@ -116,3 +121,18 @@ def test_good_entry_loads(tmp_path: Path) -> None:
     [p] = corpus.principles
     assert p.source.quote == "社群运营不是短期盈利"
     assert corpus.raw[p.source.doc][p.source.start : p.source.end] == p.source.quote
+
+
+def test_advice_span_and_phrasings_load(tmp_path: Path) -> None:
+    root = _corpus_copy(
+        tmp_path, {**GOOD, "advice": "做长期打算", "advice_span": {"from": "社群运营不是短期盈利"}}
+    )
+    (root / "phrasings").mkdir()
+    (root / "phrasings" / "x.yaml").write_text("p-test: [做群多久能回本, 社群回本周期]\n", encoding="utf-8")
+    [p] = load_corpus(root).principles
+    assert p.advice_source == "article" and p.advice_citation is not None
+    assert p.advice_citation.quote == "社群运营不是短期盈利"
+    assert p.phrasings == ["做群多久能回本", "社群回本周期"]
+    (root / "phrasings" / "x.yaml").write_text("p-nowhere: [做群多久能回本]\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"phrasings/x\.yaml: unknown principle id 'p-nowhere'"):
+        load_corpus(root)
