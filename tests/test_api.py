@@ -35,7 +35,9 @@ def test_ask_and_diagnose(client: TestClient) -> None:
     d = client.post("/diagnose", json={"situation": "群里全是广告,没人说话"})
     assert d.status_code == 200
     body = DiagnoseResponse.model_validate(d.json())
-    assert body.hits and body.hits[0].type == "pitfall" and all(h.advice for h in body.hits)
+    assert body.hits and body.hits[0].type == "pitfall" and body.reading
+    # advice only where there is advice: a pitfall always, a context passage only if it gives some
+    assert all(h.advice for h in body.hits if h.type == "pitfall")
     strict = client.post("/diagnose", json={"situation": "群里全是广告,没人说话", "pitfalls_only": True})
     assert {h["type"] for h in strict.json()["hits"]} == {"pitfall"}
 

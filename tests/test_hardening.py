@@ -148,7 +148,7 @@ def test_serve_refuses_a_tampered_index(own_index: Settings) -> None:
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 1
-    assert proc.stderr.startswith("error: index file") and "vectors.faiss" in proc.stderr
+    assert proc.stderr.startswith("error: 索引缺失或损坏(index file") and "vectors.faiss" in proc.stderr
     assert "run `kb build`" in proc.stderr and "Traceback" not in proc.stderr
 
 

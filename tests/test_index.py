@@ -170,7 +170,8 @@ def test_kb_build_waits_then_refuses_while_another_build_runs(tmp_path: Path) ->
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert lines[0].startswith("another `kb build` is writing")
-    assert lines[-1].startswith("error: another `kb build` still holds") and "Traceback" not in proc.stderr
+    assert lines[-1].startswith("error: 另一个 kb build 正在进行(another `kb build` still holds")
+    assert "Traceback" not in proc.stderr
     assert not (index_dir / "current").exists()
 
 
@@ -254,4 +255,5 @@ def test_cli_refuses_a_tampered_manifest_in_one_line(built: Path) -> None:
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 1
-    assert proc.stderr.startswith("error: index manifest") and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("error: 索引缺失或损坏(index manifest"), proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
