@@ -3,9 +3,12 @@ embedder for plumbing tests; the real app on a socket."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 from fakes import FakeEmbedder
 from fastapi.testclient import TestClient
 
@@ -66,3 +69,21 @@ def server_url(settings: Settings, kb: KnowledgeBase) -> Iterator[str]:
     yield url
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def home(tmp_path: Path, settings: Settings) -> Settings:
+    """A corpus of one curated article (000, its links to other articles dropped): quick to build."""
+    src, root = settings.corpus_dir, tmp_path / "corpus"
+    (root / "raw").mkdir(parents=True)
+    (root / "principles").mkdir()
+    for name in ("types.yaml", "repairs.yaml", "raw/000_8a13e7523ba96b1d.txt"):
+        shutil.copyfile(src / name, root / name)
+    data = yaml.safe_load((src / "principles" / "000.yaml").read_text(encoding="utf-8"))
+    for p in data["principles"]:
+        p.pop("related", None)
+        p.pop("fixed_by", None)
+    (root / "principles" / "000.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return Settings(
+        corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", api_keys=["k"], model="fake-embedder"
+    )

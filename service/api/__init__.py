@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "PATCH"],
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(AccessLog, metrics=app.state.metrics)
@@ -155,7 +155,7 @@ def route_errors(route: GuardedRoute, method: str) -> set[int]:
     # and whatever the route declares itself (a tool call's 404, an article's 409)
     out = {413, 500} | {int(c) for c in route.responses if str(c).isdigit()}
     dependant = route.dependant
-    takes_json = route.body_field is not None and method == "POST"
+    takes_json = route.body_field is not None and method in ("POST", "PATCH")
     if route.access is not Access.OPEN:
         out.add(401)
     if route.access is Access.ADMIN:
