@@ -31,6 +31,7 @@ from service.models import (
     Document,
     DocumentList,
     DocumentQuery,
+    GroupList,
     Health,
     Hit,
     Principle,
@@ -215,6 +216,9 @@ class KnowledgeBase:
     def article_view(self, doc: str) -> ArticleView:
         """A raw article cut into segments for reading, each with the principles citing it."""
         return self._served.documents.view(doc)
+
+    def groups(self) -> GroupList:
+        return GroupList(groups=self._served.catalog.groups)
 
     def types(self) -> TypeList:
         return TypeList(types=self._served.catalog.type_infos())
