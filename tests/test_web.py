@@ -185,13 +185,13 @@ def test_review_edit_and_accept_a_draft(drafted_server: str) -> None:
         WebDriverWait(driver, WAIT).until(
             lambda d: "已保存" in d.find_element(By.CSS_SELECTOR, "form.draft-principle .message").text
         )
+        _shot(driver, "review")
         bad = driver.find_element(By.CSS_SELECTOR, "form.draft-principle")
         bad.find_element(By.NAME, "from").clear()
         bad.find_element(By.NAME, "from").send_keys("这句话不在文章里面")
         bad.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         error = _wait(driver, "form.draft-principle .message .error")
         assert "not found" in error.text and "{" not in error.text  # the message, not raw JSON
-        _shot(driver, "review")
         driver.find_element(By.ID, "accept").click()
         done = _wait(driver, "#accepted", timeout=120)
         assert "已发布" in done.text

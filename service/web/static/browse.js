@@ -12,10 +12,11 @@ export async function renderBrowse(view, _args, params) {
     const next = new URLSearchParams(Object.entries({ ...filters, ...change }).filter(([, v]) => v));
     location.hash = `#/browse?${next}`;
   };
+  // choosing a type or an article leaves the list chosen before; choosing a list is its own filter
   const select = (name, all, options) =>
     h(
       "select",
-      { id: `filter-${name}`, onchange: (e) => go({ [name]: e.target.value, group: "" }) },
+      { id: `filter-${name}`, onchange: (e) => go(name === "group" ? { group: e.target.value, type: "", doc: "" } : { [name]: e.target.value, group: "" }) },
       h("option", { value: "" }, all),
       options.map(([value, text]) => h("option", { value, selected: value === filters[name] }, text)),
     );
@@ -25,6 +26,7 @@ export async function renderBrowse(view, _args, params) {
       { class: "filters" },
       select("type", "全部类型", Object.entries(labels)),
       select("doc", "全部文章", docs.documents.map((d) => [d.id, `${d.id} ${d.title}`])),
+      select("group", "全部清单", groups.groups.map((g) => [g.id, g.title])),
     ),
   );
   const list = h("section", { class: "browse" }, loading());
