@@ -122,3 +122,14 @@ def test_draft_edit_refuses_bad_input(
         missing = client.patch(nope, json={"title": "标题"}, headers=AUTH)
         assert missing.status_code == 404
         assert client.get("/admin/drafts/nothing", headers=AUTH).status_code == 404
+
+
+def test_groups_list_the_articles_lists(client: TestClient, kb: KnowledgeBase) -> None:
+    r = client.get("/groups")
+    assert r.status_code == 200
+    groups = {g["id"]: g for g in r.json()["groups"]}
+    steps = groups["g001a-positioning-steps"]
+    assert (steps["title"], steps["ordered"], steps["size"]) == ("社群定位三步法", True, 3)
+    for g in groups.values():  # each size is the number of members /principles?group= returns
+        assert len(kb.list_principles(kb_query(group=g["id"])).principles) == g["size"]
+    assert client.get("/groups", params={"x": 1}).status_code == 422  # cached routes refuse unknown params
