@@ -412,7 +412,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="bind address [KB_HOST, default 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="port [KB_PORT, default 8000]")] = None,
 ) -> None:
-    """Serve the web UI at / and the HTTP API (OpenAPI docs at /docs)."""
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
     from service.api import create_app
