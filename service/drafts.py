@@ -43,6 +43,7 @@ __all__ = [
     "resolve_article",
 ]
 
+EDIT_LOCK_SECONDS = 10.0
 MAX_ARTICLE_BYTES = 200_000  # about 65,000 Chinese characters: five times the longest article so far
 Progress = Callable[[str], None]
 
@@ -423,7 +424,8 @@ def edit_draft(root: Path, article: str, principle_id: str, edit: DraftEdit) -> 
     under the corpus lock, so an edit made meanwhile (another field, another principle, the YAML by hand)
     is kept; the whole draft is checked as `kb accept` would before anything is written. A field given
     counts as checked: its `generated:` entry goes."""
-    with corpus_lock(root):
+    # a reviewer waiting at a page: during a build (an accept), say so soon (409) rather than hang
+    with corpus_lock(root, timeout=EDIT_LOCK_SECONDS):
         doc, path = _draft_path(root, article)
         data = _read_draft(path)
         text = (root / "raw" / doc).read_text(encoding="utf-8")

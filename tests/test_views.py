@@ -133,3 +133,33 @@ def test_groups_list_the_articles_lists(client: TestClient, kb: KnowledgeBase) -
     for g in groups.values():  # each size is the number of members /principles?group= returns
         assert len(kb.list_principles(kb_query(group=g["id"])).principles) == g["size"]
     assert client.get("/groups", params={"x": 1}).status_code == 422  # cached routes refuse unknown params
+
+
+def test_draft_edit_during_a_build_is_a_quick_409(
+    drafted: tuple[TestClient, str], home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from service.locks import corpus_lock
+
+    monkeypatch.setattr("service.drafts.EDIT_LOCK_SECONDS", 0.2)
+    client, article = drafted
+    held, release = threading.Event(), threading.Event()
+
+    def build_running() -> None:  # the lock's holder is another thread, as an accept job's build is
+        with corpus_lock(home.corpus_dir):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=build_running)
+    holder.start()
+    try:
+        held.wait(10)
+        with client:
+            pid = client.get(f"/admin/drafts/{article}", headers=AUTH).json()["principles"][0]["id"]
+            url = f"/admin/drafts/{article}/principles/{pid}"
+            r = client.patch(url, json={"title": "标题"}, headers=AUTH)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "busy"
+    finally:
+        release.set()
+        holder.join()
