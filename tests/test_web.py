@@ -16,7 +16,7 @@ import pytest
 from browser import browser
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from samples import ARTICLE
+from samples import ARTICLE, ARTICLE_2
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -195,6 +195,23 @@ def test_review_edit_and_accept_a_draft(drafted_server: str) -> None:
         driver.find_element(By.ID, "accept").click()
         done = _wait(driver, "#accepted", timeout=120)
         assert "已发布" in done.text
+        _no_script_errors(driver)
+    finally:
+        driver.quit()
+
+
+def test_upload_an_article_and_review_its_draft(drafted_server: str, tmp_path: Path) -> None:
+    article = tmp_path / "renewals.txt"
+    article.write_text(ARTICLE_2, encoding="utf-8")
+    driver = browser(1100, 800)
+    try:
+        driver.get(f"{drafted_server}/#/review")
+        _wait(driver, "#key-input").send_keys("k")
+        driver.find_element(By.CSS_SELECTOR, "#key-form button").click()
+        _wait(driver, "#upload-file").send_keys(str(article))
+        driver.find_element(By.CSS_SELECTOR, "#upload button[type=submit]").click()
+        _wait(driver, "form.draft-principle")  # the new draft, open for review
+        assert "付费社群的续费复盘" in driver.find_element(By.CSS_SELECTOR, ".page-review h2").text
         _no_script_errors(driver)
     finally:
         driver.quit()

@@ -10,8 +10,9 @@ export async function render(view, args) {
   if (args[0]) return draft(view, args[0]);
   view.append(h("h2", {}, "待审阅的草稿"));
   const r = await get("/admin/drafts");
+  view.append(uploadForm());
   if (!r.drafts.length) {
-    view.append(h("p", { class: "muted" }, "没有待审阅的草稿。用 `kb add 文章.txt` 或 POST /admin/articles 添加文章。"));
+    view.append(h("p", { class: "muted" }, "没有待审阅的草稿。上传一篇文章（或在终端运行 kb add 文章.txt）来起草。"));
     return;
   }
   view.append(
@@ -28,6 +29,38 @@ export async function render(view, args) {
         ),
       ),
     ),
+  );
+}
+
+// adding an article: the server stores it byte-identical (as UTF-8) and drafts it (POST /admin/articles)
+function uploadForm() {
+  const file = h("input", { type: "file", id: "upload-file", accept: ".txt,text/plain", required: true });
+  const title = h("input", { id: "upload-title", placeholder: "标题（可不填，默认取第一行）", maxlength: 120 });
+  const force = h("input", { type: "checkbox", id: "upload-force" });
+  const message = h("div", { class: "message" });
+  const submit = async (e) => {
+    e.preventDefault();
+    const chosen = file.files[0];
+    if (!chosen) return;
+    message.replaceChildren(loading("正在起草…（识别结构、类型和引文，需要几秒钟）"));
+    try {
+      const body = { filename: chosen.name, text: await chosen.text(), force: force.checked };
+      if (title.value.trim()) body.title = title.value.trim();
+      const summary = await post("/admin/articles", body);
+      location.hash = `#/review/${encodeURIComponent(summary.article)}`;
+    } catch (err) {
+      message.replaceChildren(errorBox(err));
+    }
+  };
+  return h(
+    "form",
+    { class: "card upload", id: "upload", onsubmit: submit },
+    h("b", {}, "添加文章"),
+    h("label", {}, "文章（UTF-8 纯文本）", file),
+    title,
+    h("label", {}, force, " 与已有文章相似但确是另一篇时，仍然添加"),
+    h("button", { type: "submit" }, "上传并起草"),
+    message,
   );
 }
 
