@@ -113,6 +113,7 @@ async function draft(view, article) {
     const message = h("div", { class: "message" });
     const save = async (e) => {
       e.preventDefault();
+      const form = e.currentTarget;
       const change = {};
       if (typeSelect.value !== p.type) change.type = typeSelect.value;
       if (title.value !== p.title) change.title = title.value;
@@ -127,9 +128,11 @@ async function draft(view, article) {
       message.replaceChildren(loading("保存中…"));
       try {
         state.d = await patch(`/admin/drafts/${encodeURIComponent(state.d.article)}/principles/${encodeURIComponent(p.id)}`, change);
-        drawList();
+        // only this card is redrawn: what the reviewer is typing in the others stays
+        const fresh = card(state.d.principles.find((x) => x.id === p.id));
+        form.replaceWith(fresh);
         select(p.id, false);
-        list.querySelector(`[data-id="${CSS.escape(p.id)}"] .message`).replaceChildren(h("span", { class: "ok" }, "已保存"));
+        fresh.querySelector(".message").replaceChildren(h("span", { class: "ok" }, "已保存"));
       } catch (err) {
         message.replaceChildren(errorBox(err));
       }
