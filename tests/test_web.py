@@ -215,3 +215,40 @@ def test_upload_an_article_and_review_its_draft(drafted_server: str, tmp_path: P
         _no_script_errors(driver)
     finally:
         driver.quit()
+
+
+# issue 12 adds `brief` (ask), `reading` (diagnose) and advice provenance to the answers; until they reach
+# this branch's models, the pages' handling of them is checked on real answers extended in the browser
+_EXTEND_ANSWERS = """
+const served = window.fetch;
+window.fetch = async (url, options) => {
+  const res = await served(url, options);
+  if (!["/ask", "/diagnose"].includes(String(url))) return res;
+  const body = await res.json();
+  if (String(url) === "/ask") {
+    body.brief = "简短回答[1]";
+    body.answer = body.brief + "\\n" + body.answer;
+  } else {
+    body.reading = "主要是一个问题：群里只剩广告[1]";
+    body.hits[0].advice_source = "article";
+    body.hits[0].advice_citation = body.hits[0].source;
+  }
+  const headers = { "Content-Type": "application/json" };
+  return new Response(JSON.stringify(body), { status: res.status, headers });
+};
+"""
+
+
+def test_answer_shape_fields_are_shown_when_present(driver: Any, server_url: str) -> None:
+    driver.get(f"{server_url}/#/browse")
+    _wait(driver, "#filter-type")
+    driver.execute_script(_EXTEND_ANSWERS)
+    driver.execute_script("location.hash = '#/ask?q=' + encodeURIComponent('社群定位分哪几步？')")
+    assert _wait(driver, ".brief").text == "简短回答[1]"
+    rest = _wait(driver, ".answer").text
+    assert "第一步" in rest and not rest.startswith("简短回答")  # the brief is not shown twice
+    driver.execute_script("location.hash = '#/diagnose?s=' + encodeURIComponent('群里全是广告，没人说话')")
+    reading = _wait(driver, ".brief")
+    assert reading.text.startswith("主要是一个问题") and reading.find_elements(By.CSS_SELECTOR, "a.cite")
+    assert _wait(driver, ".card .badge.article").text == "文章原话"
+    _no_script_errors(driver)

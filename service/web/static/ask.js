@@ -3,7 +3,7 @@
 // (#/ask?q=…), so going back from an article shows the answer again.
 
 import { post, typeLabels } from "./api.js";
-import { articleHref, errorBox, h, loading, principleLink, setTitle, typeBadge, withCitations } from "./dom.js";
+import { adviceSource, articleHref, errorBox, h, loading, principleLink, setTitle, typeBadge, withCitations } from "./dom.js";
 
 export async function render(view, _args, params) {
   const question = params.get("q") || "";
@@ -58,7 +58,11 @@ function answer(r, labels) {
   const out = [];
   // issue 12 adds a one-to-three-sentence `brief`; until then the whole answer stands in for it
   out.push(h("div", { class: "brief" }, withCitations(r.brief || r.answer, r.hits)));
-  if (r.brief) out.push(h("div", { class: "answer" }, withCitations(r.answer, r.hits)));
+  if (r.brief) {
+    // issue 12's answer opens with the brief: show the rest (the list or the points, the notes) once
+    const rest = r.answer.startsWith(r.brief) ? r.answer.slice(r.brief.length).trim() : r.answer;
+    if (rest) out.push(h("div", { class: "answer" }, withCitations(rest, r.hits)));
+  }
   if (r.coverage === "partial" && r.uncovered.length) {
     out.push(h("p", { class: "partial" }, "文章没有谈到：", r.uncovered.join("；")));
   }
@@ -74,7 +78,8 @@ export function hitItem(hit, labels) {
     { class: `hit role-${hit.role}`, id: `hit-${hit.id}` },
     h("div", { class: "hit-head" }, h("span", { class: "rank" }, `[${hit.rank}]`), " ", principleLink(hit), " ", typeBadge(hit.type, labels)),
     h("p", {}, hit.summary),
-    hit.advice ? h("p", { class: "advice" }, h("b", {}, "建议："), hit.advice) : null,
+    hit.missing ? h("p", { class: "missing" }, hit.missing) : null,
+    hit.advice ? h("p", { class: "advice" }, h("b", {}, "建议："), hit.advice, " ", adviceSource(hit)) : null,
     h(
       "blockquote",
       { class: "quote" },

@@ -2,7 +2,7 @@
 // principle's page with everything the API has for it. Filters live in the hash (#/browse?doc=000).
 
 import { get, typeLabels } from "./api.js";
-import { articleHref, h, loading, principleLink, setTitle, typeBadge } from "./dom.js";
+import { adviceSource, articleHref, h, loading, principleLink, setTitle, typeBadge } from "./dom.js";
 
 export async function renderBrowse(view, _args, params) {
   setTitle("浏览");
@@ -60,6 +60,7 @@ function sections(principles, byGroup, labels, onlyGroup) {
         { class: "group", id: `group-${id}` },
         h("h3", {}, onlyGroup ? g.title : h("a", { href: `#/browse?group=${encodeURIComponent(id)}` }, g.title),
           h("span", { class: "muted" }, ` ${g.ordered ? "步骤" : "清单"} · ${g.size ?? members.length} 项`)),
+        g.missing ? h("p", { class: "missing" }, g.missing) : null,
         h(g.ordered ? "ol" : "ul", { class: "members" }, items),
       ),
     );
@@ -102,8 +103,9 @@ export async function renderPrinciple(view, args) {
       h(
         "dl",
         {},
-        row("建议", p.advice ? [p.advice, " ", p.advice_source === "curator" ? h("span", { class: "badge curator" }, "策展人建议") : null] : null),
+        row("建议", p.advice ? [p.advice, " ", adviceSource(p)] : null),
         row("症状", p.symptoms.length ? items(p.symptoms) : null),
+        row("常见说法", p.phrasings && p.phrasings.length ? items(p.phrasings) : null),
         row("能回答的问题", p.questions.length ? items(p.questions) : null),
         row("关键词", p.keywords.join("、")),
         row("所在清单", p.group ? h("a", { href: `#/browse?group=${encodeURIComponent(p.group)}` }, `第 ${p.order} 项`) : null),

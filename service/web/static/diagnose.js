@@ -3,7 +3,7 @@
 // the curator), fixes and related principles. The situation lives in the hash (#/diagnose?s=…).
 
 import { post, typeLabels } from "./api.js";
-import { articleHref, errorBox, h, loading, principleLink, setTitle, typeBadge } from "./dom.js";
+import { adviceSource, articleHref, errorBox, h, loading, principleLink, setTitle, typeBadge, withCitations } from "./dom.js";
 
 export async function render(view, _args, params) {
   const situation = params.get("s") || "";
@@ -45,7 +45,8 @@ export async function render(view, _args, params) {
 function diagnosis(r, labels) {
   if (!r.answered) return [h("div", { class: "not-covered" }, h("h2", {}, "没有诊断出问题"), h("p", {}, r.message || ""))];
   const out = [];
-  if (r.reading) out.push(h("div", { class: "brief" }, r.reading)); // issue 12: one line, 主要是三个问题：…
+  // issue 12: one line, 主要是三个问题：…, each problem cited [n]
+  if (r.reading) out.push(h("div", { class: "brief" }, withCitations(r.reading, r.hits)));
   out.push(h("h3", {}, "你的描述"), h("p", { class: "situation" }, highlighted(r.situation, r.hits)));
   out.push(h("div", { class: "cards" }, r.hits.map((hit) => card(hit, labels))));
   return out;
@@ -86,16 +87,6 @@ function jumpTo(id) {
   };
 }
 
-function adviceSource(hit) {
-  // issue 12: whether the advice is the article's own words or the curator's
-  if (hit.advice_source === "curator") return h("span", { class: "badge curator" }, "策展人建议");
-  if (hit.advice_source === "article") {
-    const badge = h("span", { class: "badge article" }, "文章原话");
-    return hit.advice_citation ? h("a", { href: articleHref(hit.advice_citation, null) }, badge) : badge;
-  }
-  return null;
-}
-
 function links(title, items) {
   if (!items || !items.length) return null;
   return h("div", { class: "links" }, h("b", {}, title), h("ul", {}, items.map((p) => h("li", {}, principleLink(p)))));
@@ -109,6 +100,7 @@ function card(hit, labels) {
     hit.matched.length ? h("p", { class: "matched" }, "你说的：", hit.matched.map((m) => h("mark", {}, m.text))) : null,
     h("p", { class: "why" }, h("b", {}, "为什么："), hit.why),
     h("p", {}, hit.summary),
+    hit.missing ? h("p", { class: "missing" }, hit.missing) : null,
     h("p", { class: "advice" }, h("b", {}, "怎么办："), hit.advice, " ", adviceSource(hit)),
     links("解决办法", hit.fixes),
     links("相关原则", hit.related),

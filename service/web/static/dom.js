@@ -61,3 +61,13 @@ export function typeBadge(type, labels) {
 export function setTitle(text) {
   document.title = text ? `${text} · 社群运营知识库` : "社群运营知识库";
 }
+
+// issue 12: whether advice is the article's own words (linked to where it says so) or the curator's
+export function adviceSource(item) {
+  if (item.advice_source === "curator") return h("span", { class: "badge curator" }, "策展人建议");
+  if (item.advice_source === "article") {
+    const badge = h("span", { class: "badge article" }, "文章原话");
+    return item.advice_citation ? h("a", { href: articleHref(item.advice_citation, null) }, badge) : badge;
+  }
+  return null;
+}
