@@ -41,6 +41,7 @@ class Catalog:
         self._types = np.array([p.type for p in self.principles])
         self._docs = np.array([p.source.doc for p in self.principles])
         groups = {g.id: g for g in records.groups}
+        self.groups = sorted(records.groups, key=lambda g: g.id)
         # the lists a principle introduces (as an overview), then the list it belongs to
         self.groups_of: dict[str, list[GroupInfo]] = {p.id: [] for p in self.principles}
         for g in groups.values():

@@ -7,18 +7,29 @@ offsets of every citation index exactly these texts. Nothing here ranks.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
+from functools import cached_property
 from pathlib import Path
 
 from service.catalog import Catalog, doc_id
 from service.errors import InputError, NotFoundError
+from service.hits import to_link
 from service.models import MAX_RANGE_CHARS, Document, DocumentInfo, DocumentList, DocumentQuery, DocumentRange
 from service.normalize import normalize_text
+from service.view_models import ArticleView
+from service.views import segment_text
 
 __all__ = ["Documents"]
 
 
+Spans = Mapping[str, list[tuple[int, int]]]
+
+
 class Documents:
-    def __init__(self, raw_dir: Path, catalog: Catalog) -> None:
+    def __init__(self, raw_dir: Path, catalog: Catalog, junk: Callable[[], Spans] | None = None) -> None:
+        """`junk` reads each document's junk spans (from the curated corpus), when a view first needs them."""
+        self.catalog = catalog
+        self._read_junk = junk or dict
         self.texts: dict[str, str] = {}
         infos: list[DocumentInfo] = []
         counts: dict[str, int] = {}
@@ -76,3 +87,19 @@ class Documents:
             **info.model_dump(),
             range=DocumentRange(start=start, end=end, raw=raw, normalized=normalize_text(raw)),
         )
+
+    @cached_property
+    def junk(self) -> Spans:
+        # read on the first article view, not at every load and reload of the index
+        return self._read_junk()
+
+    def view(self, key: str) -> ArticleView:
+        """The whole article as segments, each with the principles citing it and whether it is junk."""
+        info = self.info(key)
+        cited = sorted(
+            (p for p in self.catalog.principles if p.source.doc == info.doc),
+            key=lambda p: (p.source.start, p.source.end, p.id),
+        )
+        spans = {p.id: (p.source.start, p.source.end) for p in cited}
+        segments = segment_text(self.texts[info.doc], spans, self.junk.get(info.doc, []))
+        return ArticleView(**info.model_dump(), segments=segments, cited=[to_link(p) for p in cited])

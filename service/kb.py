@@ -17,7 +17,7 @@ from service.adapt import AdaptConfig
 from service.aliases import load_aliases
 from service.catalog import BoolArray, Catalog
 from service.confidence import Judge, calibrate, load_calibration
-from service.corpus import load_corpus
+from service.corpus import load_corpus, read_curated
 from service.documents import Documents
 from service.embedder import Embedder, SentenceTransformerEmbedder
 from service.hits import to_hit
@@ -31,6 +31,7 @@ from service.models import (
     Document,
     DocumentList,
     DocumentQuery,
+    GroupList,
     Health,
     Hit,
     Principle,
@@ -47,6 +48,7 @@ from service.query_model import QuerySide
 from service.retrieval import Retrieval, Variant
 from service.retrieval.vector_cache import VECTOR_CACHE_DIR, CachingEmbedder
 from service.settings import Settings
+from service.view_models import ArticleView
 
 __all__ = ["KnowledgeBase", "build"]
 
@@ -99,7 +101,9 @@ class _Served:
     def __init__(self, index: LoadedIndex, settings: Settings) -> None:
         self.index = index
         # loading the index has just checked corpus/raw against the index's corpus hash
-        self.documents = Documents(settings.corpus_dir / "raw", index.catalog)
+        self.documents = Documents(
+            settings.corpus_dir / "raw", index.catalog, lambda: read_curated(settings.corpus_dir).junk
+        )
         self.retrieval = Retrieval(
             index.catalog, index.retrievers, settings.fusion_weights(), settings.fusion, settings.rrf_k
         )
@@ -208,6 +212,13 @@ class KnowledgeBase:
     def document(self, doc: str, req: DocumentQuery | None = None) -> Document:
         """A raw article by short id or file name, whole or a bounded range of it."""
         return self._served.documents.get(doc, req)
+
+    def article_view(self, doc: str) -> ArticleView:
+        """A raw article cut into segments for reading, each with the principles citing it."""
+        return self._served.documents.view(doc)
+
+    def groups(self) -> GroupList:
+        return GroupList(groups=self._served.catalog.groups)
 
     def types(self) -> TypeList:
         return TypeList(types=self._served.catalog.type_infos())

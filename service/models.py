@@ -35,6 +35,7 @@ __all__ = [
     "ErrorDetail",
     "FilterList",
     "GroupInfo",
+    "GroupList",
     "Health",
     "Hit",
     "IndexSummary",
@@ -471,6 +472,12 @@ class SearchBatchResponse(BaseModel):
 
 class TypeList(BaseModel):
     types: list[TypeInfo]
+
+
+class GroupList(BaseModel):
+    """The lists the articles make (steps, sets of pitfalls...): GET /principles?group= gives members."""
+
+    groups: list[GroupInfo]
 
 
 class IndexSummary(BaseModel):

@@ -3,10 +3,15 @@ embedder for plumbing tests; the real app on a socket."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 
 import pytest
+import yaml
 from fakes import FakeEmbedder
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api import create_app
@@ -46,9 +51,9 @@ def client(settings: Settings, kb: KnowledgeBase) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture(scope="session")
-def server_url(settings: Settings, kb: KnowledgeBase) -> Iterator[str]:
-    """The real app on a real socket (uvicorn in a thread), for HTTP clients that are not TestClient."""
+@contextmanager
+def serving(app: FastAPI, settings: Settings) -> Iterator[str]:
+    """`app` on a real socket (uvicorn in a thread) for clients that are not TestClient: its base URL."""
     import threading
 
     import uvicorn
@@ -56,16 +61,49 @@ def server_url(settings: Settings, kb: KnowledgeBase) -> Iterator[str]:
     from service.server import uvicorn_config
 
     port = free_port()
-    config = uvicorn_config(create_app(settings, kb), settings, "127.0.0.1", port)
+    config = uvicorn_config(app, settings, "127.0.0.1", port)
     config.log_level = "warning"
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url, thread.is_alive, timeout=30)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server_url(settings: Settings, kb: KnowledgeBase) -> Iterator[str]:
+    """The real app on a real socket, for HTTP clients that are not TestClient (and browsers)."""
+    with serving(create_app(settings, kb), settings) as url:
+        yield url
+
+
+@pytest.fixture
+def home(tmp_path: Path, settings: Settings) -> Settings:
+    """A corpus of one curated article (000, its links to other articles dropped): quick to build."""
+    src, root = settings.corpus_dir, tmp_path / "corpus"
+    (root / "raw").mkdir(parents=True)
+    (root / "principles").mkdir()
+    for name in ("types.yaml", "repairs.yaml", "raw/000_8a13e7523ba96b1d.txt"):
+        shutil.copyfile(src / name, root / name)
+    data = yaml.safe_load((src / "principles" / "000.yaml").read_text(encoding="utf-8"))
+    for p in data["principles"]:
+        p.pop("related", None)
+        p.pop("fixed_by", None)
+    (root / "principles" / "000.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return Settings(
+        corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", api_keys=["k"], model="fake-embedder"
+    )
+
+
+@pytest.fixture(scope="session")
+def serve() -> Callable[[FastAPI, Settings], AbstractContextManager[str]]:
+    """`with serve(app, settings) as url:` another app (a test's own corpus) on a real socket."""
+    return serving
 
 
 @pytest.fixture()

@@ -4,13 +4,12 @@ scripts/eval_ingest.py), plus input checks, duplicates and the HTTP routes."""
 
 from __future__ import annotations
 
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from samples import ARTICLE
 
 from service.api import create_app
 from service.drafts import add_article, check_draft, list_drafts, remove_article
@@ -20,40 +19,6 @@ from service.kb import KnowledgeBase, build
 from service.models import SearchRequest
 from service.publish import Publisher
 from service.settings import Settings
-
-ARTICLE = """社群冷启动的复盘
-
-我们在三个月里做了十个种子用户群,总结出冷启动的三个步骤:
-
-1、先找二十个种子用户
-种子用户要和产品高度相关,最好是已经付费的老客户。不要一开始就拉几百人,人多了反而没人说话。
-
-2、设计第一周的破冰活动
-第一周每天安排一个小话题,由运营同事带头回答,让新人知道这个群可以聊什么。
-
-3、用周报沉淀内容
-每周把群里的好问题整理成周报发回群里,成员会觉得自己的发言被看见了。
-
-最后提醒一句:冷启动最大的误区是急着卖货,先让大家信任你,再谈转化。
-"""
-
-
-@pytest.fixture
-def home(tmp_path: Path, settings: Settings) -> Settings:
-    """A corpus of one curated article (000, its links to other articles dropped): quick to build."""
-    src, root = settings.corpus_dir, tmp_path / "corpus"
-    (root / "raw").mkdir(parents=True)
-    (root / "principles").mkdir()
-    for name in ("types.yaml", "repairs.yaml", "raw/000_8a13e7523ba96b1d.txt"):
-        shutil.copyfile(src / name, root / name)
-    data = yaml.safe_load((src / "principles" / "000.yaml").read_text(encoding="utf-8"))
-    for p in data["principles"]:
-        p.pop("related", None)
-        p.pop("fixed_by", None)
-    (root / "principles" / "000.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return Settings(
-        corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", api_keys=["k"], model="fake-embedder"
-    )
 
 
 def test_add_edit_accept_search_remove(home: Settings, fake_embedder: type) -> None:

@@ -5,13 +5,11 @@ server unresolvable."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
+from browser import browser
 from fastapi.testclient import TestClient
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 _ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url\(\s*['"]?([^'")]+)""")
 
 
@@ -37,46 +35,20 @@ def test_assets_are_open_like_health(settings: object, kb: object) -> None:
         assert c.get("/docs-assets/swagger-ui-bundle.js").status_code == 200  # public library code
 
 
-def _browser() -> object:
-    import os
-
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.skip(f"no headless browser: install chromium and chromium-driver ({CHROMIUM}, {CHROMEDRIVER})")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        # an intranet: no host resolves but the server's own address
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    ):
-        opts.add_argument(arg)
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-
-
 def test_swagger_ui_lists_the_operations_offline(server_url: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver = _browser()
+    driver = browser()
     try:
-        driver.get(f"{server_url}/docs")  # type: ignore[attr-defined]
+        driver.get(f"{server_url}/docs")
         WebDriverWait(driver, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".opblock")))
         paths = {
             e.get_attribute("data-path")
-            for e in driver.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")  # type: ignore[attr-defined]
+            for e in driver.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")
         }
         assert {"/search", "/search/batch", "/ask", "/diagnose", "/documents", "/documents/{doc}"} <= paths
         assert {"/principles", "/tools/call"} <= paths
     finally:
-        driver.quit()  # type: ignore[attr-defined]
+        driver.quit()

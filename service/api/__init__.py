@@ -18,7 +18,7 @@ from service.api.admission import Admission
 from service.api.caching import CachedRoute, cache_control
 from service.api.deps import KBDep, get_kb
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
-from service.api.routers import admin, assistants, browse, curation, documents, meta, query
+from service.api.routers import admin, assistants, browse, curation, documents, meta, query, web
 from service.kb import KnowledgeBase
 from service.metrics import Metrics
 from service.middleware import AccessLog, BodyLimit, HeadAsGet, StreamLimit
@@ -76,6 +76,8 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     # internet access. Open like /health: they are public libraries, and a browser fetches them without
     # the key the page itself needs.
     app.mount(meta.ASSETS, meta.assets(), name="docs-assets")
+    # the web UI's own scripts and styles, open for the same reason: the data they show needs the key
+    app.mount(web.ASSETS, web.assets(), name="web-assets")
     install_error_handlers(app)
 
     # added innermost first: the access log sees every request, CORS answers preflights before any route
@@ -85,7 +87,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "PATCH"],
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(AccessLog, metrics=app.state.metrics)
@@ -122,6 +124,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def _routers() -> tuple[APIRouter, ...]:
     return (
         meta.open_router,
+        web.open_router,
         meta.router,
         query.router,
         browse.router,
@@ -155,7 +158,7 @@ def route_errors(route: GuardedRoute, method: str) -> set[int]:
     # and whatever the route declares itself (a tool call's 404, an article's 409)
     out = {413, 500} | {int(c) for c in route.responses if str(c).isdigit()}
     dependant = route.dependant
-    takes_json = route.body_field is not None and method == "POST"
+    takes_json = route.body_field is not None and method in ("POST", "PATCH")
     if route.access is not Access.OPEN:
         out.add(401)
     if route.access is Access.ADMIN:

@@ -73,7 +73,8 @@ class GuardedRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         posts = "POST" in (self.methods or ())
-        takes_json = self.body_field is not None and posts
+        # a body comes with POST and PATCH (editing a draft); either must be JSON
+        takes_json = self.body_field is not None and bool({"POST", "PATCH"} & (self.methods or set()))
         admitted = self.costly and posts
 
         async def guarded(request: Request) -> Response:

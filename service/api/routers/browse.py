@@ -9,7 +9,7 @@ from fastapi import Query
 
 from service.api.caching import cached_router
 from service.api.deps import KBDep
-from service.models import Principle, PrincipleList, PrincipleQuery, TypeList
+from service.models import GroupList, Principle, PrincipleList, PrincipleQuery, TypeList
 
 __all__ = ["router"]
 
@@ -31,3 +31,10 @@ def principle(principle_id: str, kb: KBDep) -> Principle:
 @router.get("/types", response_model=TypeList)
 def types(kb: KBDep) -> TypeList:
     return kb.types()
+
+
+@router.get("/groups", response_model=GroupList)
+def groups(kb: KBDep) -> GroupList:
+    """The lists the articles make (the steps of a method, a set of pitfalls...), with their titles and
+    sizes; a list's members in order: GET /principles?group={id}."""
+    return kb.groups()

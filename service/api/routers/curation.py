@@ -9,10 +9,11 @@ from service.api.access import Access
 from service.api.access import router as make_router
 from service.api.deps import KBDep
 from service.draft_models import AcceptJob, ArticleUpload, DraftList, DraftSummary
-from service.drafts import add_article, list_drafts
+from service.drafts import add_article, draft_detail, edit_draft, list_drafts
 from service.errors import InputError
 from service.models import ErrorBody
 from service.publish import Publisher
+from service.view_models import DraftDetail, DraftEdit
 
 __all__ = ["router"]
 
@@ -44,6 +45,21 @@ def upload_article(body: ArticleUpload, kb: KBDep) -> DraftSummary:
 def drafts(kb: KBDep) -> DraftList:
     """Drafts waiting for review, with how many principles still carry `generated:`."""
     return list_drafts(kb.settings.corpus_dir)
+
+
+@router.get("/drafts/{article}", response_model=DraftDetail)
+def draft(article: str, kb: KBDep) -> DraftDetail:
+    """One draft for review: each principle with its span resolved in the article, the fields the
+    machine wrote and not yet checked, how sure it was; the article cut at every span."""
+    return draft_detail(kb.settings.corpus_dir, article)
+
+
+@router.patch("/drafts/{article}/principles/{principle_id}", response_model=DraftDetail, responses=_CONFLICT)
+def edit(article: str, principle_id: str, body: DraftEdit, kb: KBDep) -> DraftDetail:
+    """Change a draft principle's type, title, summary or source (quotes `from`/`to`, or offsets
+    `start`/`end`); other fields and other edits are kept. The draft is checked as `kb accept` would
+    check it: a change that would fail is refused with 422 and nothing is written."""
+    return edit_draft(kb.settings.corpus_dir, article, principle_id, body)
 
 
 @router.post("/drafts/{article}/accept", response_model=AcceptJob, status_code=202, responses=_CONFLICT)

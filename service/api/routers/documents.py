@@ -10,6 +10,7 @@ from fastapi import Query
 from service.api.caching import cached_router
 from service.api.deps import KBDep
 from service.models import MAX_RANGE_CHARS, Document, DocumentList, DocumentQuery
+from service.view_models import ArticleView
 
 __all__ = ["router"]
 
@@ -31,3 +32,12 @@ def documents(kb: KBDep) -> DocumentList:
 )
 def document(doc: str, kb: KBDep, req: Annotated[DocumentQuery, Query()]) -> Document:
     return kb.document(doc, req)
+
+
+@router.get("/{doc}/view", response_model=ArticleView)
+def article_view(doc: str, kb: KBDep) -> ArticleView:
+    """One article by short id or file name, cut into segments for reading: at every line break and
+    every edge of a cited or junk span. Each segment has its raw and readable text, the principles whose
+    span covers it and whether it is junk: enough to draw the clean or raw text with citations
+    highlighted, without computing an offset."""
+    return kb.article_view(doc)

@@ -1,0 +1,254 @@
+"""The web UI in a real browser against a real server (issue 16): ask and see the brief answer, open a
+citation and find its span highlighted and in view, diagnose and see the matched words highlighted,
+browse a list in order, review and accept a draft (on a copy of the corpus). With KB_SCREENSHOTS=dir,
+each flow saves a screenshot there (the README's, via scripts/screenshots.sh)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from browser import browser
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from samples import ARTICLE, ARTICLE_2
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from service.api import create_app
+from service.drafts import add_article
+from service.kb import KnowledgeBase, build
+from service.publish import Publisher
+from service.settings import Settings
+
+PHONE = (430, 900)  # the pages are used on phones first
+WAIT = 30
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[Any]:
+    d = browser(*PHONE)
+    try:
+        yield d
+    finally:
+        d.quit()
+
+
+def _wait(driver: Any, css: str, timeout: float = WAIT) -> Any:
+    return WebDriverWait(driver, timeout).until(ec.visibility_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def _in_view(driver: Any, element: Any) -> bool:
+    return bool(
+        driver.execute_script(
+            "const r = arguments[0].getBoundingClientRect();"
+            "return r.height > 0 && r.top < window.innerHeight && r.bottom > 0;",
+            element,
+        )
+    )
+
+
+def _shot(driver: Any, name: str) -> None:
+    folder = os.environ.get("KB_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(folder) / f"{name}.png"))
+
+
+def _no_script_errors(driver: Any) -> None:
+    # an HTTP error the page shows on purpose (a 401 asking for the key, a refused edit) is "network"
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and e["source"] != "network"]
+    assert not errors, errors
+
+
+def test_root_serves_the_ui_offline(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "/ui/app.js" in page.text and "http" not in page.text.replace("http-equiv", "")
+    for asset in (
+        "app.js",
+        "api.js",
+        "dom.js",
+        "ask.js",
+        "diagnose.js",
+        "browse.js",
+        "article.js",
+        "review.js",
+    ):
+        r = client.get(f"/ui/{asset}")
+        assert r.status_code == 200 and "javascript" in r.headers["content-type"], asset
+        assert "http://" not in r.text and "https://" not in r.text, asset  # nothing from the internet
+
+
+def test_ui_is_open_but_the_data_needs_the_key(settings: Settings, kb: KnowledgeBase) -> None:
+    with TestClient(create_app(settings.model_copy(update={"api_keys": ["k"]}), kb)) as c:
+        assert c.get("/").status_code == 200 and c.get("/ui/style.css").status_code == 200
+        assert c.get("/principles").status_code == 401
+
+
+def test_ask_then_open_the_citation(driver: Any, server_url: str) -> None:
+    driver.get(f"{server_url}/")
+    box = _wait(driver, "#question")
+    box.send_keys("社群定位分哪几步？")
+    driver.find_element(By.CSS_SELECTOR, "form.query button").click()
+    brief = _wait(driver, ".brief")
+    assert "第一步" in brief.text or "三步" in brief.text, brief.text
+    assert len(driver.find_elements(By.CSS_SELECTOR, "ol.hits li.hit")) >= 3
+    _shot(driver, "ask")
+    cite = driver.find_element(By.CSS_SELECTOR, ".brief a.cite")
+    start = int(parse_qs(urlsplit(cite.get_attribute("href")).fragment.split("?", 1)[1])["start"][0])
+    cite.click()
+    cited = _wait(driver, "#article-text .seg.cited")
+    assert int(cited.get_attribute("data-start")) == start
+    assert _in_view(driver, cited)
+    assert driver.find_elements(
+        By.CSS_SELECTOR, "#article-text .seg.span:not(.cited)"
+    )  # other principles outlined
+    _shot(driver, "article")
+    driver.find_element(By.ID, "raw-toggle").click()
+    raw = driver.find_element(By.CSS_SELECTOR, "#article-text .seg.cited")
+    assert _in_view(driver, raw) and driver.find_element(By.ID, "raw-toggle").is_selected()
+    _no_script_errors(driver)
+
+
+def test_not_covered_is_said_plainly(driver: Any, server_url: str) -> None:
+    driver.get(f"{server_url}/#/ask?q=怎么做抖音直播带货？")
+    box = _wait(driver, ".not-covered")
+    assert "没有覆盖" in box.text
+    assert box.find_elements(By.CSS_SELECTOR, "li a")  # the closest topics, as links
+
+
+def test_diagnose_highlights_the_matched_words(driver: Any, server_url: str) -> None:
+    driver.get(f"{server_url}/#/diagnose")
+    box = _wait(driver, "#situation")
+    box.send_keys("群里全是广告，没人说话，新人进来也不发言")
+    driver.find_element(By.CSS_SELECTOR, "form.query button").click()
+    match = _wait(driver, ".situation a.match")
+    assert "广告" in match.text
+    card = driver.find_element(By.ID, f"hit-{match.get_attribute('data-hit')}")
+    assert (
+        card.find_element(By.CSS_SELECTOR, ".why").text and card.find_element(By.CSS_SELECTOR, ".advice").text
+    )
+    _shot(driver, "diagnose")
+    match.click()
+    WebDriverWait(driver, WAIT).until(lambda d: _in_view(d, card))
+    _no_script_errors(driver)
+
+
+def test_browse_a_list_in_order(driver: Any, server_url: str) -> None:
+    driver.get(f"{server_url}/#/browse?group=g001a-positioning-steps")
+    _wait(driver, "ol.members li")
+    titles = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "ol.members li")]
+    assert [t[:3] for t in titles] == ["第一步", "第二步", "第三步"], titles
+    _shot(driver, "browse")
+    driver.find_element(By.CSS_SELECTOR, "ol.members li a").click()
+    assert "第一步" in _wait(driver, ".principle h2").text
+    assert _wait(driver, ".principle blockquote").text
+    _no_script_errors(driver)
+
+
+@pytest.fixture
+def drafted_server(
+    home: Settings, fake_embedder: type, serve: Callable[[FastAPI, Settings], AbstractContextManager[str]]
+) -> Iterator[str]:
+    """A server on a copy of the corpus (one article, the fake embedder) with one draft to review."""
+    fake = fake_embedder()
+    build(home, fake)
+    kb = KnowledgeBase.load(home, fake)
+    add_article(home.corpus_dir, ARTICLE.encode(), "cold-start.txt")
+    app = create_app(home, kb)
+    app.state.publisher = Publisher(kb, builder=lambda s: build(s, fake))
+    with serve(app, home) as url:
+        yield url
+
+
+def test_review_edit_and_accept_a_draft(drafted_server: str) -> None:
+    driver = browser(1100, 800)
+    try:
+        driver.get(f"{drafted_server}/#/review")
+        _wait(driver, "#key-input").send_keys("k")  # asked once, on the first 401
+        driver.find_element(By.CSS_SELECTOR, "#key-form button").click()
+        _wait(driver, "a.draft-link").click()
+        card = _wait(driver, "form.draft-principle")
+        assert card.find_elements(By.CSS_SELECTOR, ".badge.generated")  # machine-written fields flagged
+        assert _in_view(driver, _wait(driver, "#draft-text .seg.cited"))
+        title = card.find_element(By.NAME, "title")
+        title.clear()
+        title.send_keys("先找二十个种子用户")
+        card.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        WebDriverWait(driver, WAIT).until(
+            lambda d: "已保存" in d.find_element(By.CSS_SELECTOR, "form.draft-principle .message").text
+        )
+        _shot(driver, "review")
+        bad = driver.find_element(By.CSS_SELECTOR, "form.draft-principle")
+        bad.find_element(By.NAME, "from").clear()
+        bad.find_element(By.NAME, "from").send_keys("这句话不在文章里面")
+        bad.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        error = _wait(driver, "form.draft-principle .message .error")
+        assert "not found" in error.text and "{" not in error.text  # the message, not raw JSON
+        driver.find_element(By.ID, "accept").click()
+        done = _wait(driver, "#accepted", timeout=120)
+        assert "已发布" in done.text
+        _no_script_errors(driver)
+    finally:
+        driver.quit()
+
+
+def test_upload_an_article_and_review_its_draft(drafted_server: str, tmp_path: Path) -> None:
+    article = tmp_path / "renewals.txt"
+    article.write_text(ARTICLE_2, encoding="utf-8")
+    driver = browser(1100, 800)
+    try:
+        driver.get(f"{drafted_server}/#/review")
+        _wait(driver, "#key-input").send_keys("k")
+        driver.find_element(By.CSS_SELECTOR, "#key-form button").click()
+        _wait(driver, "#upload-file").send_keys(str(article))
+        driver.find_element(By.CSS_SELECTOR, "#upload button[type=submit]").click()
+        _wait(driver, "form.draft-principle")  # the new draft, open for review
+        assert "付费社群的续费复盘" in driver.find_element(By.CSS_SELECTOR, ".page-review h2").text
+        _no_script_errors(driver)
+    finally:
+        driver.quit()
+
+
+# issue 12 adds `brief` (ask), `reading` (diagnose) and advice provenance to the answers; until they reach
+# this branch's models, the pages' handling of them is checked on real answers extended in the browser
+_EXTEND_ANSWERS = """
+const served = window.fetch;
+window.fetch = async (url, options) => {
+  const res = await served(url, options);
+  if (!["/ask", "/diagnose"].includes(String(url))) return res;
+  const body = await res.json();
+  if (String(url) === "/ask") {
+    body.brief = "简短回答[1]";
+    body.answer = body.brief + "\\n" + body.answer;
+  } else {
+    body.reading = "主要是一个问题：群里只剩广告[1]";
+    body.hits[0].advice_source = "article";
+    body.hits[0].advice_citation = body.hits[0].source;
+  }
+  const headers = { "Content-Type": "application/json" };
+  return new Response(JSON.stringify(body), { status: res.status, headers });
+};
+"""
+
+
+def test_answer_shape_fields_are_shown_when_present(driver: Any, server_url: str) -> None:
+    driver.get(f"{server_url}/#/browse")
+    _wait(driver, "#filter-type")
+    driver.execute_script(_EXTEND_ANSWERS)
+    driver.execute_script("location.hash = '#/ask?q=' + encodeURIComponent('社群定位分哪几步？')")
+    assert _wait(driver, ".brief").text == "简短回答[1]"
+    rest = _wait(driver, ".answer").text
+    assert "第一步" in rest and not rest.startswith("简短回答")  # the brief is not shown twice
+    driver.execute_script("location.hash = '#/diagnose?s=' + encodeURIComponent('群里全是广告，没人说话')")
+    reading = _wait(driver, ".brief")
+    assert reading.text.startswith("主要是一个问题") and reading.find_elements(By.CSS_SELECTOR, "a.cite")
+    assert _wait(driver, ".card .badge.article").text == "原文建议"
+    _no_script_errors(driver)
