@@ -87,7 +87,10 @@ class Composed:
 def first_sentence(text: str, budget: int) -> str:
     """The first sentence of `text` without its end mark, cut at a clause boundary to fit `budget`
     characters (with an ellipsis when even the first clause does not fit)."""
-    sentence = next((x for x in _SENTENCE_END.split(text.strip()) if x.strip()), "").strip().rstrip("。；;")
+    sentences = [x.strip() for x in _SENTENCE_END.split(text.strip()) if x.strip()]
+    # a summary that opens with the question it answers ("发广告应不应该禁止？") answers in the next one
+    statements = [x for x in sentences if not x.endswith(("？", "?"))] or sentences or [""]
+    sentence = statements[0].rstrip("。；;")
     if len(sentence) <= budget:
         return sentence
     out = ""
@@ -118,10 +121,16 @@ def _cited(text: str, n: int) -> str:
     return f"{text}。[{n}]"
 
 
-def compose_answer(chosen: Sequence[Principle], with_advice: Collection[str] = ()) -> Composed:
-    """How/why questions. The brief: the best principle's first sentence, its advice's first sentence
-    when its type gives advice, then the second principle's first sentence if there is room; each cited.
-    The points: every chosen principle by title."""
+def compose_answer(
+    chosen: Sequence[Principle],
+    with_advice: Collection[str] = (),
+    listed: Sequence[tuple[str, int]] = (),
+    list_size: int = 0,
+) -> Composed:
+    """How/why questions. The brief: the best principle's first sentence, what the article lacks there,
+    its advice's first sentence when its type gives advice, then either the members of the short list it
+    introduces (`listed`: title and [n]) or the second principle's first sentence, while there is room;
+    each cited. The points: every chosen principle by title."""
     lead = chosen[0]
     budget = BRIEF_CHARS - 4
     sentences = [_cited(first_sentence(lead.summary, budget), 1)]
@@ -130,7 +139,10 @@ def compose_answer(chosen: Sequence[Principle], with_advice: Collection[str] = (
     if lead.advice and lead.type in with_advice:
         tip = first_sentence(lead.advice, budget - len(sentences[0]) - 8)
         sentences.append(_cited(f"{advice_label(lead)}：{tip}", 1))
-    if len(chosen) > 1:
+    if listed:
+        more = f"等{list_size}项" if list_size > len(listed) else ""
+        sentences.append("包括:" + "、".join(f"{title}[{n}]" for title, n in listed) + more + "。")
+    elif len(chosen) > 1:
         sentences.append(_cited(first_sentence(chosen[1].summary, budget), 2))
     points = [f"{n}. {p.title} [{n}]" for n, p in enumerate(chosen, 1)] if len(chosen) > 1 else []
     return Composed(_fit(sentences), "\n".join(["要点:", *points]) if points else "")

@@ -113,7 +113,10 @@ def ask(
         chosen = [r.principle for r in top[:3] if r.score >= top[0].score * 0.6]
         hits = _describe(top, req.k, retrieval, signals)
         total, truncated = None, False
-        composed = answer.compose_answer(chosen, with_advice=catalog.types_where("advice_in_answer"))
+        # the members of the short list the lead introduces, as they follow it
+        listed = [(h.title, h.rank) for h in hits if h.role == "member" and h.linked_from == hits[0].id]
+        size = len(_followers(top[0], retrieval)[0]) if listed else 0
+        composed = answer.compose_answer(chosen, catalog.types_where("advice_in_answer"), listed, size)
     # what the cited principles lack, unless the brief already says it
     unsaid = [h for h in hits if h.missing and h.missing not in composed.brief]
     notes = [answer.missing_notes(unsaid), answer.partly_covered(uncovered) if uncovered else ""]

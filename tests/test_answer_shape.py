@@ -120,3 +120,12 @@ def test_a_normal_ask_fits_one_screen(local_kb: None) -> None:
     assert len(lines) <= 20 and len(result.stdout) <= 1500
     full = runner.invoke(cli.app, ["ask", "群里全是广告怎么办", "--full"])
     assert len(full.stdout) > len(result.stdout) and "建议" in full.stdout
+
+
+def test_a_brief_names_the_short_list_its_lead_introduces(kb: KnowledgeBase) -> None:
+    # not a list question, answered by the overview of the three ways to channel ads: the brief says
+    # what the overview says, not the question it opens with, and names the members that follow it
+    resp = kb.ask(AskRequest(question="群成员老发广告,除了一刀切禁止还有什么办法?"))
+    members = [h for h in resp.hits if h.role == "member"]
+    assert members and all(f"{h.title}[{h.rank}]" in resp.brief for h in members)
+    assert "等3项" in resp.brief and "？。" not in resp.brief
