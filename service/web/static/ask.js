@@ -2,8 +2,7 @@
 // article at its span; an honest "not covered" with the closest topics. The question lives in the hash
 // (#/ask?q=…), so going back from an article shows the answer again.
 
-import { post, typeLabels } from "./api.js";
-import { adviceSource, articleHref, errorBox, h, loading, principleLink, setTitle, typeBadge, withCitations } from "./dom.js";
+import { adviceSource, articleHref, h, principleLink, setTitle, showResult, typeBadge, withCitations } from "./dom.js";
 
 export async function render(view, _args, params) {
   const question = params.get("q") || "";
@@ -32,14 +31,7 @@ export async function render(view, _args, params) {
   });
   view.append(form);
   if (!question) return;
-  const result = h("section", { class: "result" }, loading("正在查找答案…"));
-  view.append(result);
-  try {
-    const [r, labels] = await Promise.all([post("/ask", { question }), typeLabels()]);
-    result.replaceChildren(...answer(r, labels));
-  } catch (err) {
-    result.replaceChildren(errorBox(err));
-  }
+  await showResult(view, "正在查找答案…", "/ask", { question }, answer);
 }
 
 function answer(r, labels) {

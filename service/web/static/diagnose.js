@@ -2,8 +2,7 @@
 // each linked to the pitfall it matched; each pitfall with why, advice (from the article or written by
 // the curator), fixes and related principles. The situation lives in the hash (#/diagnose?s=…).
 
-import { post, typeLabels } from "./api.js";
-import { adviceSource, articleHref, errorBox, h, loading, principleLink, setTitle, typeBadge, withCitations } from "./dom.js";
+import { adviceSource, articleHref, h, principleLink, setTitle, showResult, typeBadge, withCitations } from "./dom.js";
 
 export async function render(view, _args, params) {
   const situation = params.get("s") || "";
@@ -32,14 +31,7 @@ export async function render(view, _args, params) {
     ),
   );
   if (!situation) return;
-  const result = h("section", { class: "result" }, loading("正在诊断…"));
-  view.append(result);
-  try {
-    const [r, labels] = await Promise.all([post("/diagnose", { situation }), typeLabels()]);
-    result.replaceChildren(...diagnosis(r, labels));
-  } catch (err) {
-    result.replaceChildren(errorBox(err));
-  }
+  await showResult(view, "正在诊断…", "/diagnose", { situation }, diagnosis);
 }
 
 function diagnosis(r, labels) {

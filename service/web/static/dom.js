@@ -1,5 +1,6 @@
 // Small DOM helpers shared by the pages: building elements (text is always set as text, never as HTML),
 // errors as a person reads them, links between pages, and citations [n] turned into links.
+import { post, typeLabels } from "./api.js";
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -70,4 +71,17 @@ export function adviceSource(item) {
     return item.advice_citation ? h("a", { href: articleHref(item.advice_citation, null) }, badge) : badge;
   }
   return null;
+}
+
+// a result section for one query: progress while it runs, then what `render` makes of the API's answer
+// (with the type labels), or the error as a person reads it
+export async function showResult(view, waiting, path, body, render) {
+  const result = h("section", { class: "result" }, loading(waiting));
+  view.append(result);
+  try {
+    const [r, labels] = await Promise.all([post(path, body), typeLabels()]);
+    result.replaceChildren(...render(r, labels));
+  } catch (err) {
+    result.replaceChildren(errorBox(err));
+  }
 }
