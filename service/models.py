@@ -124,6 +124,18 @@ ADVICE_SOURCES = (
     "article: the article itself says what to do, at advice_citation; curator: the curator's own "
     "advice drawn from the article's reasoning (shown as 整理者建议), not a quote"
 )
+# the provenance fields every shape of a principle carries (Principle, Hit, ToolHit), described once
+AdviceSourceField = Annotated[
+    AdviceSource | None, Field(description="who states the advice (null without advice): " + ADVICE_SOURCES)
+]
+ADVICE_CITATION = "where the article states the advice (advice_source article only)"
+MissingNote = Annotated[
+    str | None,
+    Field(
+        description="what the article announces here but does not give in its text (an image, a table "
+        "of contents only)"
+    ),
+]
 
 
 class TypeInfo(BaseModel):
@@ -180,17 +192,9 @@ class Principle(BaseModel):
     order: int | None = None
     related: list[str] = Field(default_factory=list, description="the same point made elsewhere")
     fixed_by: list[str] = Field(default_factory=list, description="practices that fix this pitfall")
-    advice_source: AdviceSource | None = Field(
-        None, description="who states the advice (null without advice): " + ADVICE_SOURCES
-    )
-    advice_citation: Source | None = Field(
-        None, description="where the article states the advice (advice_source article only)"
-    )
-    missing: str | None = Field(
-        None,
-        description="what the article announces here but does not give in its text (an image, a table "
-        "of contents only)",
-    )
+    advice_source: AdviceSourceField = None
+    advice_citation: Source | None = Field(None, description=ADVICE_CITATION)
+    missing: MissingNote = None
     source: Source
 
 
@@ -200,15 +204,9 @@ class Hit(BaseModel):
     title: str
     summary: str
     advice: str | None = Field(None, description="what to do, where the principle gives advice")
-    advice_source: AdviceSource | None = Field(None, description="who states the advice: " + ADVICE_SOURCES)
-    advice_citation: CitedSource | None = Field(
-        None, description="where the article states the advice (advice_source article only)"
-    )
-    missing: str | None = Field(
-        None,
-        description="what the article announces here but does not give in its text (an image, a "
-        "table of contents only)",
-    )
+    advice_source: AdviceSourceField = None
+    advice_citation: CitedSource | None = Field(None, description=ADVICE_CITATION)
+    missing: MissingNote = None
     group: str | None = None
     order: int | None = None
     rank: int = Field(1, ge=1, description="position in the response, 1..n; [n] in an answer cites rank n")
@@ -262,10 +260,8 @@ class ToolHit(BaseModel):
     title: str
     summary: str
     advice: str | None = None
-    advice_source: AdviceSource | None = Field(
-        None, description="article: the article says it; curator: the curator's advice, not a quote"
-    )
-    missing: str | None = Field(None, description="what the article announces here but does not give")
+    advice_source: AdviceSourceField = None
+    missing: MissingNote = None
     citation: Citation
 
 
