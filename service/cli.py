@@ -9,7 +9,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -56,12 +56,19 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _fail_kb(exc: KBError) -> NoReturn:
-    """A core error in the terminal's words (service/cli_errors.py), with its code's exit status."""
+def _fail_coded(code: str, message: str, exit_code: int, as_json: bool = False) -> NoReturn:
+    """An error with a code: in Chinese for a person (service/cli_errors.py), `[code] message` as the
+    API says it with --json."""
     from service.cli_errors import describe_error
+
+    _fail(f"[{code}] {message}" if as_json else describe_error(code, message), exit_code)
+
+
+def _fail_kb(exc: KBError, as_json: bool = False) -> NoReturn:
+    """A core error, with its code's exit status."""
     from service.errors import edge
 
-    _fail(describe_error(exc.code, exc.message), edge(exc.code).exit)
+    _fail_coded(exc.code, exc.message, edge(exc.code).exit, as_json)
 
 
 @contextlib.contextmanager
@@ -82,25 +89,21 @@ def _operations(url: str | None, api_key: str | None) -> Iterator[Operations]:
 def _run(url: str | None, api_key: str | None, op: Callable[[Operations], T], as_json: bool = False) -> T:
     """Run one operation; any error is one line on stderr and the exit code of its error code: in
     Chinese for a person, `[code] message` as the API says it with --json."""
-    from service.cli_errors import describe_error, describe_invalid
+    from service.cli_errors import describe_invalid
     from service.client import KBClientError
     from service.errors import InputError, KBError, describe_validation, edge
-
-    def fail(code: str, message: str, exit_code: int) -> NoReturn:
-        _fail(f"[{code}] {message}" if as_json else describe_error(code, message), exit_code)
 
     try:
         with _operations(url, api_key) as ops:
             return op(ops)
     except ValidationError as exc:  # a request model refused the options
-        errors = exc.errors()
         if as_json:
-            _fail(f"[{InputError.code}] {describe_validation(errors)}", edge(InputError.code).exit)
-        _fail(describe_invalid(cast(Any, errors)), edge(InputError.code).exit)
+            _fail_coded(InputError.code, describe_validation(exc.errors()), edge(InputError.code).exit, True)
+        _fail(describe_invalid(exc.errors()), edge(InputError.code).exit)
     except KBError as exc:
-        fail(exc.code, exc.message, edge(exc.code).exit)
+        _fail_kb(exc, as_json)
     except KBClientError as exc:
-        fail(exc.code, exc.message, edge(exc.code, exc.status).exit)
+        _fail_coded(exc.code, exc.message, edge(exc.code, exc.status).exit, as_json)
 
 
 def _print_json(model: BaseModel) -> None:

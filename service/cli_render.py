@@ -9,6 +9,7 @@ from typing import Any
 from service.answer import advice_label
 from service.hits import short_quote
 from service.models import AskResponse, DiagnoseHit, DiagnoseResponse, Hit, Principle, SearchResponse
+from service.normalize import readable_text
 
 __all__ = ["render_ask", "render_diagnose", "render_principle", "render_search"]
 
@@ -19,10 +20,7 @@ FULL_QUOTE = 120
 
 def _where(hit: Hit | Principle, limit: int) -> str:
     s = hit.source
-    text = hit.source.text if isinstance(hit, Hit) else short_quote(s.quote, limit)
-    flat = " ".join(text.split())
-    quote = flat if len(flat) <= limit else flat[: limit - 1] + "…"
-    return f"《{s.title}》{s.start}-{s.end}「{quote}」"
+    return f"《{s.title}》{s.start}-{s.end}「{short_quote(s.quote, limit)}」"
 
 
 def _advice(con: Any, hit: Hit | Principle, indent: str = "    ") -> None:
@@ -129,4 +127,4 @@ def render_principle(con: Any, p: Principle) -> None:
         if ids:
             con.print(f"[dim]{label}: {', '.join(ids)}[/dim]")
     con.print(f"\n[dim]出处: {p.source.title} ({p.source.doc} {p.source.start}-{p.source.end})[/dim]")
-    con.print(short_quote(p.source.quote, 100_000).strip())
+    con.print(readable_text(p.source.quote).strip())  # whole, its paragraphs kept
