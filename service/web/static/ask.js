@@ -2,34 +2,25 @@
 // article at its span; an honest "not covered" with the closest topics. The question lives in the hash
 // (#/ask?q=…), so going back from an article shows the answer again.
 
-import { adviceSource, articleHref, h, principleLink, setTitle, showResult, typeBadge, withCitations } from "./dom.js";
+import { adviceSource, articleHref, h, principleLink, queryForm, setTitle, showResult, typeBadge, withCitations } from "./dom.js";
 
 export async function render(view, _args, params) {
   const question = params.get("q") || "";
   setTitle(question || "问答");
-  const input = h("textarea", { id: "question", rows: 2, maxlength: 500, placeholder: "例如：社群定位分哪几步？", required: true });
-  input.value = question;
-  const form = h(
-    "form",
-    {
-      class: "query",
-      onsubmit: (e) => {
-        e.preventDefault();
-        location.hash = `#/ask?q=${encodeURIComponent(input.value.trim())}`;
-      },
-    },
-    h("label", { for: "question" }, "你的问题"),
-    input,
-    h("button", { type: "submit" }, "提问"),
+  view.append(
+    queryForm({
+      route: "ask",
+      param: "q",
+      label: "你的问题",
+      button: "提问",
+      value: question,
+      enterSubmits: true,
+      id: "question",
+      rows: 2,
+      maxlength: 500,
+      placeholder: "例如：社群定位分哪几步？",
+    }),
   );
-  input.addEventListener("keydown", (e) => {
-    // Enter asks; not while an input method is composing Chinese, where Enter picks the characters
-    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
-      e.preventDefault();
-      form.requestSubmit();
-    }
-  });
-  view.append(form);
   if (!question) return;
   await showResult(view, "正在查找答案…", "/ask", { question }, answer);
 }

@@ -2,33 +2,23 @@
 // each linked to the pitfall it matched; each pitfall with why, advice (from the article or written by
 // the curator), fixes and related principles. The situation lives in the hash (#/diagnose?s=…).
 
-import { adviceSource, articleHref, h, principleLink, setTitle, showResult, typeBadge, withCitations } from "./dom.js";
+import { adviceSource, articleHref, h, principleLink, queryForm, setTitle, showResult, typeBadge, withCitations } from "./dom.js";
 
 export async function render(view, _args, params) {
   const situation = params.get("s") || "";
   setTitle("诊断");
-  const input = h("textarea", {
-    id: "situation",
-    rows: 5,
-    maxlength: 2000,
-    required: true,
-    placeholder: "描述你的社群现在的情况，例如：群里全是广告，没人说话，新人进来也不发言",
-  });
-  input.value = situation;
   view.append(
-    h(
-      "form",
-      {
-        class: "query",
-        onsubmit: (e) => {
-          e.preventDefault();
-          location.hash = `#/diagnose?s=${encodeURIComponent(input.value.trim())}`;
-        },
-      },
-      h("label", { for: "situation" }, "社群现状"),
-      input,
-      h("button", { type: "submit" }, "诊断"),
-    ),
+    queryForm({
+      route: "diagnose",
+      param: "s",
+      label: "社群现状",
+      button: "诊断",
+      value: situation,
+      id: "situation",
+      rows: 5,
+      maxlength: 2000,
+      placeholder: "描述你的社群现在的情况，例如：群里全是广告，没人说话，新人进来也不发言",
+    }),
   );
   if (!situation) return;
   await showResult(view, "正在诊断…", "/diagnose", { situation }, diagnosis);

@@ -85,3 +85,33 @@ export async function showResult(view, waiting, path, body, render) {
     result.replaceChildren(errorBox(err));
   }
 }
+
+// the text box of a query page: submitting puts the text into the page address (`route`?`param`=…),
+// so going back from an article shows the result again; with `enterSubmits`, Enter submits (Shift+Enter
+// breaks the line), though not while an input method is composing Chinese, where Enter picks characters
+export function queryForm({ route, param, label, button, value, enterSubmits = false, ...attrs }) {
+  const input = h("textarea", { required: true, ...attrs });
+  input.value = value;
+  const form = h(
+    "form",
+    {
+      class: "query",
+      onsubmit: (e) => {
+        e.preventDefault();
+        location.hash = `#/${route}?${param}=${encodeURIComponent(input.value.trim())}`;
+      },
+    },
+    h("label", { for: attrs.id }, label),
+    input,
+    h("button", { type: "submit" }, button),
+  );
+  if (enterSubmits) {
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        form.requestSubmit();
+      }
+    });
+  }
+  return form;
+}
