@@ -25,30 +25,29 @@ from service.errors import CorpusError, DuplicateError, InputError, NotFoundErro
 from service.ingest.classify import TypeClassifier, train_classifier
 from service.ingest.draft import draft_article
 from service.ingest.duplicates import find_duplicates
-from service.ingest.quotes import quote_span
 from service.locks import corpus_lock
 from service.models import Principle
-from service.view_models import DraftDetail, DraftEdit, DraftPrinciple
-from service.views import segment_text
 
 __all__ = [
     "MAX_ARTICLE_BYTES",
     "accept_draft",
     "add_article",
+    "article_stem",
     "check_draft",
-    "draft_detail",
-    "edit_draft",
+    "draft_path",
+    "dump_draft",
+    "is_edited",
     "list_drafts",
     "remove_article",
     "resolve_article",
+    "write_atomic",
 ]
 
-EDIT_LOCK_SECONDS = 10.0
 MAX_ARTICLE_BYTES = 200_000  # about 65,000 Chinese characters: five times the longest article so far
 Progress = Callable[[str], None]
 
 
-def _write(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -62,7 +61,7 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _dump(draft: dict[str, Any]) -> bytes:
+def dump_draft(draft: dict[str, Any]) -> bytes:
     header = (
         "# Draft written by `kb add`. Check every principle against the article (corpus/CURATING.md),\n"
         "# rewrite what `generated:` lists, delete each `generated:` entry you have checked, then\n"
@@ -88,7 +87,7 @@ def decode_article(data: bytes, name: str) -> str:
     return text
 
 
-def _stem(doc: str) -> str:
+def article_stem(doc: str) -> str:
     return doc.removesuffix(".txt")
 
 
@@ -121,7 +120,7 @@ def draft_text(
     classifier, types = _classifier(root, exclude=doc)
     draft, report, _ = draft_article(text, doc, doc.split("_")[0], classifier, types, title, progress)
     summary = DraftSummary(
-        article=_stem(doc),
+        article=article_stem(doc),
         doc=doc,
         title=draft["title"],
         principles=report.principles,
@@ -176,22 +175,22 @@ def add_article(
             )
         doc = f"{_next_number(root):03d}_{_sha(data)[:16]}.txt"
         draft, summary = draft_text(root, text, doc, title, progress)
-        check_draft(root, draft, text, f"drafts/{_stem(doc)}.yaml")
-        _write(root / "raw" / doc, data)
+        check_draft(root, draft, text, f"drafts/{article_stem(doc)}.yaml")
+        write_atomic(root / "raw" / doc, data)
         _save_draft(root, doc, draft)
         summary.duplicates = [f"{d.doc} ({d.kind}, {d.score:.0%})" for d in dups]
         return summary
 
 
 def _save_draft(root: Path, doc: str, draft: dict[str, Any]) -> None:
-    body = _dump(draft)
-    _write(root / "drafts" / f"{_stem(doc)}.yaml", body)
-    _write(root / "drafts" / f".{_stem(doc)}.sha256", _sha(body).encode())
+    body = dump_draft(draft)
+    write_atomic(root / "drafts" / f"{article_stem(doc)}.yaml", body)
+    write_atomic(root / "drafts" / f".{article_stem(doc)}.sha256", _sha(body).encode())
 
 
-def _edited(root: Path, doc: str) -> bool:
-    path = root / "drafts" / f"{_stem(doc)}.yaml"
-    mark = root / "drafts" / f".{_stem(doc)}.sha256"
+def is_edited(root: Path, doc: str) -> bool:
+    path = root / "drafts" / f"{article_stem(doc)}.yaml"
+    mark = root / "drafts" / f".{article_stem(doc)}.sha256"
     if not path.exists():
         return False
     return not mark.exists() or mark.read_text().strip() != _sha(path.read_bytes())
@@ -199,17 +198,17 @@ def _edited(root: Path, doc: str) -> bool:
 
 def _redraft(root: Path, doc: str, text: str, title: str | None, progress: Progress | None) -> DraftSummary:
     """`kb add` of an article already in corpus/raw: redraft unless a person has touched its files."""
-    published = (root / "principles" / f"{_stem(doc)}.yaml").exists() or any(
+    published = (root / "principles" / f"{article_stem(doc)}.yaml").exists() or any(
         _doc_of(p) == doc for p in (root / "principles").glob("*.yaml")
     )
     if published:
         raise DuplicateError(f"{doc} is already published in corpus/principles; `kb remove` it first")
-    if _edited(root, doc):
+    if is_edited(root, doc):
         summary = _summary_of(root, doc)
         summary.kept = True
         return summary
     draft, summary = draft_text(root, text, doc, title, progress)
-    check_draft(root, draft, text, f"drafts/{_stem(doc)}.yaml")
+    check_draft(root, draft, text, f"drafts/{article_stem(doc)}.yaml")
     _save_draft(root, doc, draft)
     return summary
 
@@ -227,13 +226,13 @@ def _open_items(draft: dict[str, Any]) -> int:
 
 
 def _summary_of(root: Path, doc: str) -> DraftSummary:
-    data = yaml.safe_load((root / "drafts" / f"{_stem(doc)}.yaml").read_text(encoding="utf-8")) or {}
+    data = yaml.safe_load((root / "drafts" / f"{article_stem(doc)}.yaml").read_text(encoding="utf-8")) or {}
     ps = [p for p in data.get("principles") or [] if isinstance(p, dict)]
     by_type: dict[str, int] = {}
     for p in ps:
         by_type[str(p.get("type"))] = by_type.get(str(p.get("type")), 0) + 1
     return DraftSummary(
-        article=_stem(doc),
+        article=article_stem(doc),
         doc=doc,
         title=str(data.get("title", "")),
         principles=len(ps),
@@ -260,7 +259,7 @@ def list_drafts(root: Path) -> DraftList:
                 doc=doc,
                 principles=len(data.get("principles") or []),
                 open_items=_open_items(data),
-                edited=_edited(root, doc),
+                edited=is_edited(root, doc),
             )
         )
     return DraftList(drafts=out)
@@ -269,11 +268,8 @@ def list_drafts(root: Path) -> DraftList:
 def accept_draft(root: Path, article: str) -> DraftInfo:
     """Validate the draft against the published corpus and move it into corpus/principles."""
     with corpus_lock(root):
-        doc = resolve_article(root, article)
-        path = root / "drafts" / f"{_stem(doc)}.yaml"
-        if not path.exists():
-            raise NotFoundError(f"no draft for {doc} in corpus/drafts")
-        target = root / "principles" / f"{_stem(doc)}.yaml"
+        doc, path = draft_path(root, article)
+        target = root / "principles" / f"{article_stem(doc)}.yaml"
         if target.exists():
             raise CorpusError(f"{target} exists: an accepted article is edited there, never overwritten")
         body = path.read_bytes()
@@ -290,12 +286,12 @@ def accept_draft(root: Path, article: str) -> DraftInfo:
         except ValidationError as exc:
             raise CorpusError(describe_validation(exc.errors(), prefix=f"{path.name}: ")) from exc
         info = DraftInfo(
-            article=_stem(doc), doc=doc, principles=len(data.get("principles") or []),
-            open_items=_open_items(data), edited=_edited(root, doc),
+            article=article_stem(doc), doc=doc, principles=len(data.get("principles") or []),
+            open_items=_open_items(data), edited=is_edited(root, doc),
         )  # fmt: skip
-        _write(target, body)
+        write_atomic(target, body)
         path.unlink()
-        (root / "drafts" / f".{_stem(doc)}.sha256").unlink(missing_ok=True)
+        (root / "drafts" / f".{article_stem(doc)}.sha256").unlink(missing_ok=True)
         return info
 
 
@@ -306,8 +302,8 @@ def remove_article(root: Path, article: str) -> list[str]:
         gone = []
         candidates = [
             root / "raw" / doc,
-            root / "drafts" / f"{_stem(doc)}.yaml",
-            root / "drafts" / f".{_stem(doc)}.sha256",
+            root / "drafts" / f"{article_stem(doc)}.yaml",
+            root / "drafts" / f".{article_stem(doc)}.sha256",
             *(p for p in (root / "principles").glob("*.yaml") if _doc_of(p) == doc),
         ]
         for path in candidates:
@@ -320,148 +316,10 @@ def remove_article(root: Path, article: str) -> list[str]:
         return gone
 
 
-def _draft_path(root: Path, article: str) -> tuple[str, Path]:
+def draft_path(root: Path, article: str) -> tuple[str, Path]:
+    """The article's file name and its draft's path; NotFoundError when it has no draft."""
     doc = resolve_article(root, article)
-    path = root / "drafts" / f"{_stem(doc)}.yaml"
+    path = root / "drafts" / f"{article_stem(doc)}.yaml"
     if not path.exists():
         raise NotFoundError(f"no draft for {doc} in corpus/drafts")
     return doc, path
-
-
-def _read_draft(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CorpusError(f"{path.name}: cannot read YAML: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("principles"), list):
-        raise CorpusError(f"{path.name}: not a draft (no `principles:` list)")
-    return data
-
-
-def _review_item(text: str, p: dict[str, Any], low: set[str]) -> DraftPrinciple:
-    src = p.get("source") or {}
-    start = end = None
-    problem = None
-    try:
-        start, end = resolve_quote(text, str(src.get("from", "")), src.get("to"), str(p.get("id")))
-    except CorpusError as exc:
-        problem = exc.message
-    gen = p.get("generated") or {}
-    type_gen: dict[str, Any] = gen["type"] if isinstance(gen.get("type"), dict) else {}
-    boundary = gen.get("boundary")
-    return DraftPrinciple(
-        id=str(p.get("id")),
-        type=str(p.get("type")),
-        title=str(p.get("title", "")),
-        summary=str(p.get("summary", "")),
-        advice=p.get("advice"),
-        symptoms=list(p.get("symptoms") or []),
-        questions=list(p.get("questions") or []),
-        keywords=list(p.get("keywords") or []),
-        group=p.get("group"),
-        order=p.get("order"),
-        quote_from=str(src.get("from", "")),
-        quote_to=src.get("to"),
-        start=start,
-        end=end,
-        problem=problem,
-        generated=[k for k in gen if k != "boundary"] + (["source"] if "boundary" in gen else []),
-        low_confidence=str(p.get("id")) in low,
-        type_confidence=type_gen.get("confidence"),
-        type_choices=[(str(t), float(c)) for t, c in type_gen.get("top3") or []],
-        boundary_confidence=float(boundary) if isinstance(boundary, int | float) else None,
-    )
-
-
-def draft_detail(root: Path, article: str) -> DraftDetail:
-    """A draft as a reviewer sees it: each principle with its span resolved in the article and what the
-    machine wrote and was unsure of, and the article cut at every span (service/views.py)."""
-    doc, path = _draft_path(root, article)
-    data = _read_draft(path)
-    text = (root / "raw" / doc).read_text(encoding="utf-8")
-    gen = data.get("generated") or {}
-    low = set(gen.get("low_confidence") or [])
-    items = [_review_item(text, p, low) for p in data["principles"] if isinstance(p, dict)]
-    spans = {i.id: (i.start, i.end) for i in items if i.start is not None and i.end is not None}
-    junk = []
-    for j in data.get("junk") or []:
-        try:
-            junk.append(resolve_quote(text, str(j.get("from", "")), j.get("to"), "junk"))
-        except CorpusError:
-            continue  # a junk quote that no longer resolves greys nothing out; accepting says why
-    return DraftDetail(
-        article=_stem(doc),
-        doc=doc,
-        title=str(data.get("title", "")),
-        edited=_edited(root, doc),
-        principles=items,
-        segments=segment_text(text, spans, junk),
-        details=gen,
-    )
-
-
-def edit_draft(root: Path, article: str, principle_id: str, edit: DraftEdit) -> DraftDetail:
-    """Change one draft principle's type, title, summary or source boundaries. Read, changed and written
-    under the corpus lock, so an edit made meanwhile (another field, another principle, the YAML by hand)
-    is kept; the whole draft is checked as `kb accept` would before anything is written. A field given
-    counts as checked: its `generated:` entry goes."""
-    # a reviewer waiting at a page: during a build (an accept), say so soon (409) rather than hang
-    with corpus_lock(root, timeout=EDIT_LOCK_SECONDS):
-        doc, path = _draft_path(root, article)
-        data = _read_draft(path)
-        text = (root / "raw" / doc).read_text(encoding="utf-8")
-        target = next(
-            (p for p in data["principles"] if isinstance(p, dict) and p.get("id") == principle_id), None
-        )
-        if target is None:
-            raise NotFoundError(f"no principle {principle_id!r} in the draft of {doc}")
-        checked = []
-        for name in ("type", "title", "summary"):
-            value = getattr(edit, name)
-            if value is not None:
-                target[name] = value
-                checked.append(name)
-        if edit.source is not None:
-            target["source"] = _new_source(text, edit)
-            checked.append("boundary")
-        gen = target.get("generated")
-        if isinstance(gen, dict):
-            for name in checked:
-                gen.pop(name, None)
-            if not gen:
-                del target["generated"]
-        from pydantic import ValidationError
-
-        from service.errors import describe_validation
-
-        try:
-            check_draft(root, data, text, f"drafts/{_stem(doc)}.yaml")
-        except (ValidationError, CorpusError) as exc:
-            message = (
-                describe_validation(exc.errors(), prefix=f"{principle_id}: ")
-                if isinstance(exc, ValidationError)
-                else exc.message
-            )
-            raise InputError(f"not saved: {message}") from exc
-        # the `.sha256` mark stays as `kb add` wrote it: the draft now counts as edited by a person
-        _write(path, _dump(data))
-    return draft_detail(root, article)
-
-
-def _new_source(text: str, edit: DraftEdit) -> dict[str, Any]:
-    src = edit.source
-    assert src is not None
-    if src.from_ is not None:
-        try:  # a quote that does not resolve is the reviewer's input to fix, not a broken corpus
-            resolve_quote(text, src.from_, src.to, "source")
-        except CorpusError as exc:
-            raise InputError(exc.message) from exc
-        return {"from": src.from_, "to": src.to} if src.to is not None else {"from": src.from_}
-    start, end = src.start or 0, src.end or 0
-    if not 0 <= start < end <= len(text):
-        raise InputError(f"source: {start}-{end} is not a span of the article (0-{len(text)})")
-    quotes = quote_span(text, start, end)
-    if quotes is None:
-        raise InputError(f"source: {start}-{end} has no unique quote (its text repeats word for word)")
-    frm, to = quotes
-    return {"from": frm, "to": to} if to is not None else {"from": frm}

@@ -142,7 +142,7 @@ def test_draft_edit_during_a_build_is_a_quick_409(
 
     from service.locks import corpus_lock
 
-    monkeypatch.setattr("service.drafts.EDIT_LOCK_SECONDS", 0.2)
+    monkeypatch.setattr("service.draft_review.EDIT_LOCK_SECONDS", 0.2)
     client, article = drafted
     held, release = threading.Event(), threading.Event()
 

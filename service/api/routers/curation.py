@@ -9,7 +9,8 @@ from service.api.access import Access
 from service.api.access import router as make_router
 from service.api.deps import KBDep
 from service.draft_models import AcceptJob, ArticleUpload, DraftList, DraftSummary
-from service.drafts import add_article, draft_detail, edit_draft, list_drafts
+from service.draft_review import draft_detail, edit_draft
+from service.drafts import add_article, list_drafts
 from service.errors import InputError
 from service.models import ErrorBody
 from service.publish import Publisher
