@@ -364,8 +364,9 @@ class DiagnoseRequest(_Request):
     k: int = Field(5, ge=1, le=20)
     pitfalls_only: bool = Field(
         False,
-        description="only pitfalls; by default the leading pitfall is followed by what it links to: the same "
-        "point in another article and the practices that fix it",
+        description="only pitfalls; by default every type is ranked (a practice or a description can answer "
+        "a situation as well as a pitfall) and the lead is followed by what it links to: the same point in "
+        "another article and the practices that fix it",
     )
 
 

@@ -1,4 +1,4 @@
-"""diagnose on the real model: multi-problem situations, links after the lead, context at the end."""
+"""diagnose on the real model: multi-problem situations, links after the lead, other passages by rank."""
 
 from __future__ import annotations
 
@@ -41,17 +41,22 @@ def test_diagnose_follows_the_leading_pitfall_with_what_it_links_to(kb: Knowledg
     assert not any(h.linked_from for h in strict)
 
 
-def test_diagnose_ends_with_the_closest_passages_that_are_not_pitfalls(kb: KnowledgeBase) -> None:
-    # a situation a practice answers better than any pitfall: members sit in too many groups
+def test_diagnose_ranks_other_passages_beside_pitfalls_by_their_own_score(kb: KnowledgeBase) -> None:
+    # a situation a practice or a description answers as well as a pitfall: members in too many groups
     situation = "我们品牌建了二十多个群,活动群、福利群、反馈群……同一批客户被拉进好几个群,谁也管不过来"
-    for k, n_context in ((10, 2), (5, 1), (3, 0)):
-        hits = kb.diagnose(DiagnoseRequest(situation=situation, k=k)).hits
-        assert len(hits) == k
-        context = [h for h in hits if h.type != "pitfall" and not h.linked_from]
-        assert hits[len(hits) - len(context) :] == context and len(context) == n_context, k
-        for h in context:
-            assert h.why.startswith("不是陷阱") and not h.matched
-            assert h.role == "context" and h.linked_from is None
+    hits = kb.diagnose(DiagnoseRequest(situation=situation, k=10)).hits
+    ranked = [h for h in hits if not h.linked_from]
+    # placed by rank (and each clause's own pitfall kept inside k), never lifted out of their order
+    assert [h.score for h in ranked] == sorted((h.score for h in ranked), reverse=True)
+    others = [h for h in ranked if h.type != "pitfall"]
+    assert others and all(h.role == "context" for h in others)
+    for h in others:
+        assert h.why.startswith("不是陷阱") and not h.matched  # clauses name pitfalls only
+    assert not any(h.why.startswith("不是陷阱") for h in hits if h.type == "pitfall")
+    # pitfalls_only: pitfalls alone, the ones ranked here among them
+    strict = kb.diagnose(DiagnoseRequest(situation=situation, k=10, pitfalls_only=True)).hits
+    assert {h.type for h in strict} == {"pitfall"} and not any(h.linked_from for h in strict)
+    assert {h.id for h in ranked if h.type == "pitfall"} <= {h.id for h in strict}
 
 
 def test_links_give_way_to_each_problem_of_a_long_situation(kb: KnowledgeBase) -> None:
