@@ -50,8 +50,9 @@ __all__ = [
 log = logging.getLogger("kb")
 
 # 2: the index carries the ONNX query encoder; 3: the manifest is strict and carries its own checksum,
-# the index an adapted query encoder and a confidence model
-FORMAT_VERSION = 3
+# the index an adapted query encoder and a confidence model; 4: dense scores keyword vectors only for
+# keyword-length queries, so the confidence model is refitted on those scores
+FORMAT_VERSION = 4
 MANIFEST_FILE = "manifest.json"
 RECORDS_FILE = "records.json"
 LOCK_FILE = ".build.lock"

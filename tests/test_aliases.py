@@ -65,10 +65,6 @@ def test_jargon_finds_what_the_articles_call_it(kb: KnowledgeBase) -> None:
     assert "p000-rely-on-kol" in top, top
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (issue 11, point 3): 私域流量, a keyword of 以为万物皆可做社群, still decides the lead",
-)
 def test_diagnose_leads_with_the_problem_not_the_generic_word(kb: KnowledgeBase) -> None:
     situation = "我们的私域流量群全靠一个KOL撑着,他一请假群就冷场,新人进来也没人欢迎"
     top = [h.title for h in kb.diagnose(DiagnoseRequest(situation=situation, k=5)).hits[:3]]

@@ -66,3 +66,42 @@ def test_one_signal_alone_ranks_by_that_signal(kb: KnowledgeBase) -> None:
         assert hits and None not in values
         assert values == sorted(values, reverse=True)  # type: ignore[type-var]
         assert [h.score for h in hits] == values
+
+
+class _Flat:
+    """faiss.IndexFlatIP's search over a few unit vectors, in numpy."""
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        self.x, self.ntotal, self.d = vectors.astype(np.float32), len(vectors), vectors.shape[1]
+
+    def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        sims = q @ self.x.T
+        order = np.argsort(-sims, axis=1)[:, :k]
+        return np.take_along_axis(sims, order, axis=1), order
+
+
+def test_a_keyword_vector_counts_for_keyword_searches_only() -> None:
+    from service.retrieval.base import Evidence
+    from service.retrieval.dense import KEYWORD_QUERY_MAX_CHARS, DenseRetriever
+
+    # principle 0: a title and the keyword 私域流量; principle 1: a title only
+    title0, keyword, title1 = np.eye(3, dtype=np.float32)
+    dense = DenseRetriever(
+        _Flat(np.stack([title0, keyword, title1])),
+        [0, 0, 1],
+        [Evidence("title", "t0"), Evidence("keyword", "私域流量"), Evidence("title", "t1")],
+    )
+    vec = (0.9 * keyword + 0.3 * title0 + 0.2 * title1).astype(np.float32)
+    short = Query("私域流量", "私域流量", vec)
+    long = "我们的私域流量群全靠一个大咖撑着"
+    assert len(long) > KEYWORD_QUERY_MAX_CHARS
+    as_keyword = dense.score(short)
+    assert as_keyword.value(0) == pytest.approx(0.9) and as_keyword.evidence(0) == Evidence(
+        "keyword", "私域流量"
+    )
+    in_a_sentence = dense.score(Query(long, long, vec))
+    # the same vector, but a sentence: principle 0 falls back to its title and no longer leads by the keyword
+    assert in_a_sentence.value(0) == pytest.approx(0.3) and in_a_sentence.evidence(0) == Evidence(
+        "title", "t0"
+    )
+    assert in_a_sentence.value(1) == pytest.approx(0.2)

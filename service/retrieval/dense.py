@@ -1,5 +1,9 @@
 """Dense retrieval: each principle's texts embedded (several vectors per principle), FAISS inner product
-on unit vectors, a principle scoring the cosine of its closest vector."""
+on unit vectors, a principle scoring the cosine of its closest vector.
+
+A keyword's vector stands for a keyword search and counts only for a query about as short: a sentence
+that merely contains a generic keyword (私域流量, 社群运营) sits close to that keyword's lone vector, so
+every principle listing it tied for the lead and the keyword, not the problem, decided it."""
 
 from __future__ import annotations
 
@@ -21,6 +25,9 @@ __all__ = ["ENCODER_DIR", "DenseRetriever"]
 VECTORS_FILE = "vectors.faiss"
 OWNERS_FILE = "vector_owners.json"
 ENCODER_DIR = "encoder"
+# a query longer than this (normalised characters) is no keyword search: keyword vectors sit out. The
+# keyword searches people type are 2-6 characters
+KEYWORD_QUERY_MAX_CHARS = 8
 
 
 class _FlatIndex(Protocol):
@@ -45,6 +52,9 @@ class DenseRetriever:
         self._starts = np.flatnonzero(np.r_[True, np.diff(self._owner_principle) != 0])
         self._counts = np.diff(np.r_[self._starts, len(self._owner_principle)])
         self._n = len(self._starts)
+        self._keyword = np.array([e.field == "keyword" for e in evidence], dtype=bool)
+        if self._keyword.size != len(owners):
+            raise ValueError("one piece of evidence per index vector")
 
     @classmethod
     def build(cls, ctx: BuildContext, folder: Path) -> Mapping[str, int | str | None]:
@@ -91,6 +101,9 @@ class DenseRetriever:
         sims, ids = self.vectors.search(query.vector.reshape(1, -1), n)
         per_vector = np.empty(n, dtype=np.float32)
         per_vector[ids[0]] = sims[0]
+        if len(query.normalized) > KEYWORD_QUERY_MAX_CHARS:
+            # below any cosine: every principle has a title and a summary vector to fall back on
+            per_vector[self._keyword] = -2.0
         best = np.maximum.reduceat(per_vector, self._starts)
         # first vector of each principle reaching its maximum
         hit = per_vector == np.repeat(best, self._counts)
