@@ -129,6 +129,9 @@ class OnnxEncoderConfig(BaseModel):
     lowercase: bool
     inputs: list[str]  # the graph's input names, a subset of input_ids / attention_mask / token_type_ids
     parity_min_cosine: float  # against torch on the build's probe texts; informative
+    # how the weights were quantised (onnx_export.QUANTISATIONS); "" for an export made before it was
+    # recorded, which a build does not reuse
+    quantisation: str = ""
 
 
 ONNX_MODEL_FILE = "model.int8.onnx"

@@ -4,7 +4,8 @@ Exporting and quantising the model takes most of a build's time once document ve
 cache (service/retrieval/vector_cache.py); the export depends only on the model, so a build for the same
 model copies the previous one's encoder files byte for byte (which also keeps their checksums, so a
 build after `kb remove` has the manifest it had before `kb add`) and checks them against this build's
-vectors the way an export is checked. Anything else exports afresh.
+vectors the way an export is checked. Anything else exports afresh, and so does an export quantised in
+a way this version no longer tries (an older, slower one).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from service.embedder import (
     SentenceTransformerEmbedder,
     Vectors,
 )
-from service.onnx_export import MIN_PARITY_COSINE, export_or_explain, parity
+from service.onnx_export import MIN_PARITY_COSINE, QUANTISATIONS, export_or_explain, parity
 
 __all__ = ["reuse_or_export"]
 
@@ -35,6 +36,8 @@ def _reuse(previous: Path, name: str, folder: Path, texts: list[str], vecs: Vect
     except (OSError, ValueError):
         return False
     if config.model != name or not all((previous / f).is_file() for f in _FILES):
+        return False
+    if config.quantisation not in {q.name for q in QUANTISATIONS}:
         return False
     folder.mkdir(parents=True)
     for f in _FILES:

@@ -16,7 +16,14 @@ from service.embedder import OnnxEmbedder, SentenceTransformerEmbedder
 from service.errors import IndexError_
 from service.index import load_index
 from service.kb import KnowledgeBase
-from service.onnx_export import MIN_PARITY_COSINE, ExportError, export_encoder, export_or_explain, parity
+from service.onnx_export import (
+    MIN_PARITY_COSINE,
+    QUANTISATIONS,
+    ExportError,
+    export_encoder,
+    export_or_explain,
+    parity,
+)
 from service.query import make_query_embedder
 from service.settings import Settings
 
@@ -33,6 +40,8 @@ def test_built_index_carries_a_checked_encoder(kb: KnowledgeBase) -> None:
     assert manifest.query_model is not None and config["model"].endswith(manifest.query_model)
     assert config["pooling"] == "mean" and config["max_length"] == 512
     assert config["parity_min_cosine"] >= MIN_PARITY_COSINE
+    # the fastest scheme (signed 7-bit weights, x86's u8s8 kernels) passes its check on this CPU
+    assert config["quantisation"] == QUANTISATIONS[0].name == "QInt8 per-channel 7-bit"
 
 
 def test_parity_check_tells_a_faithful_export_from_a_broken_one(kb: KnowledgeBase) -> None:
@@ -44,7 +53,7 @@ def test_parity_check_tells_a_faithful_export_from_a_broken_one(kb: KnowledgeBas
     torch_vecs = SentenceTransformerEmbedder(str(kb.index.query_model_dir)).encode(texts)
     folder = kb.index.encoder_dir
     assert folder is not None
-    assert parity(folder, texts, torch_vecs) >= 0.99
+    assert parity(folder, texts, torch_vecs) >= 0.985  # 7-bit weights: 0.989 at worst here
     assert parity(folder, texts, np.roll(torch_vecs, 1, axis=0)) < MIN_PARITY_COSINE
 
 
@@ -109,3 +118,20 @@ def test_tampered_encoder_is_refused(tmp_path: Path, settings: Settings) -> None
     model.write_bytes(model.read_bytes()[:-100])
     with pytest.raises(IndexError_, match=r"encoder/model\.int8\.onnx does not match its checksum"):
         load_index(target, settings.corpus_dir, settings.model)
+
+
+def test_an_export_quantised_the_old_way_is_not_reused(kb: KnowledgeBase, tmp_path: Path) -> None:
+    from service.encoder_reuse import _reuse
+
+    dense = kb.index.retriever("dense")
+    texts = [dense.evidence[i].text for i in range(0, len(dense.evidence), 200)]
+    assert kb.index.query_model_dir is not None and kb.index.encoder_dir is not None
+    vecs = SentenceTransformerEmbedder(str(kb.index.query_model_dir)).encode(texts)
+    previous = tmp_path / "previous"
+    shutil.copytree(kb.index.encoder_dir, previous)
+    name = json.loads((previous / "encoder.json").read_text(encoding="utf-8"))["model"]
+    assert _reuse(previous, name, tmp_path / "now", texts, vecs)  # the current export is reused
+    config = json.loads((previous / "encoder.json").read_text(encoding="utf-8"))
+    del config["quantisation"]  # as written before the scheme was recorded (unsigned, slower)
+    (previous / "encoder.json").write_text(json.dumps(config), encoding="utf-8")
+    assert not _reuse(previous, name, tmp_path / "again", texts, vecs)

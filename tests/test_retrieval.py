@@ -69,15 +69,16 @@ def test_one_signal_alone_ranks_by_that_signal(kb: KnowledgeBase) -> None:
 
 
 class _Flat:
-    """faiss.IndexFlatIP's search over a few unit vectors, in numpy."""
+    """The part of faiss.IndexFlatIP the dense retriever reads, over a few vectors."""
 
     def __init__(self, vectors: np.ndarray) -> None:
         self.x, self.ntotal, self.d = vectors.astype(np.float32), len(vectors), vectors.shape[1]
 
     def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        sims = q @ self.x.T
-        order = np.argsort(-sims, axis=1)[:, :k]
-        return np.take_along_axis(sims, order, axis=1), order
+        raise AssertionError("scores come from the stored vectors, not from a search")
+
+    def reconstruct_n(self, i0: int, ni: int) -> np.ndarray:
+        return self.x[i0 : i0 + ni]
 
 
 def test_a_keyword_vector_counts_for_keyword_searches_only() -> None:

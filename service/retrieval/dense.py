@@ -1,5 +1,5 @@
-"""Dense retrieval: each principle's texts embedded (several vectors per principle), FAISS inner product
-on unit vectors, a principle scoring the cosine of its closest vector.
+"""Dense retrieval: each principle's texts embedded (several vectors per principle, stored as a FAISS
+flat index), a principle scoring the cosine of its closest vector.
 
 A keyword's vector stands for a keyword search and counts only for a query about as short: a sentence
 that merely contains a generic keyword (私域流量, 社群运营) sits close to that keyword's lone vector, so
@@ -38,6 +38,8 @@ class _FlatIndex(Protocol):
 
     def search(self, x: FloatArray, k: int) -> tuple[FloatArray, IntArray]: ...
 
+    def reconstruct_n(self, i0: int, ni: int) -> FloatArray: ...
+
 
 class DenseRetriever:
     name: ClassVar[str] = "dense"
@@ -46,6 +48,9 @@ class DenseRetriever:
     def __init__(self, vectors: _FlatIndex, owners: list[int], evidence: list[Evidence]) -> None:
         self.vectors = vectors
         self.evidence = evidence
+        # every principle's best needs every vector's cosine: one matrix product over the few thousand
+        # rows, without the sort a FAISS search for all of them makes (0.9 ms of a 2.4 ms search)
+        self._matrix = np.ascontiguousarray(vectors.reconstruct_n(0, vectors.ntotal), dtype=np.float32)
         self._owner_principle = np.array(owners, dtype=np.int64)
         if np.any(np.diff(self._owner_principle) < 0):
             raise ValueError("index vectors must be grouped by principle, every principle owning some")
@@ -96,11 +101,8 @@ class DenseRetriever:
         return retriever
 
     def score(self, query: Query) -> Signal:
-        # exact search over every vector (a few thousand): each principle's best needs all of its own
-        n = self.vectors.ntotal
-        sims, ids = self.vectors.search(query.vector.reshape(1, -1), n)
-        per_vector = np.empty(n, dtype=np.float32)
-        per_vector[ids[0]] = sims[0]
+        # exact: inner products of unit vectors are cosines
+        per_vector = self._matrix @ query.vector.astype(np.float32)
         if len(query.normalized) > KEYWORD_QUERY_MAX_CHARS:
             # below any cosine: every principle has a title and a summary vector to fall back on
             per_vector[self._keyword] = -2.0
