@@ -378,7 +378,7 @@ def serve(
     from service.api import create_app
     from service.errors import KBError
     from service.kb import KnowledgeBase
-    from service.server import uvicorn_config
+    from service.server import single_threaded_blas, uvicorn_config
     from service.settings import get_settings
 
     _plain_logging()
@@ -388,6 +388,7 @@ def serve(
         kb.warm_up()
     except KBError as exc:
         _fail_kb(exc)
+    single_threaded_blas()
     _reload_on_sighup(kb)
     server = uvicorn.Server(uvicorn_config(create_app(settings, kb), settings, host, port))
     server.run()

@@ -1,10 +1,14 @@
 """`kb serve`'s connection limits (service/server.py) on a real socket: idle and half-sent connections are
 closed after KB_KEEP_ALIVE_SECONDS, an MCP event stream ends after KB_STREAM_SECONDS, slow clients
-cannot hold a connection forever."""
+cannot hold a connection forever; and its BLAS runs on one thread."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -81,3 +85,19 @@ def test_requests_are_answered_under_the_limits(limited: tuple[str, int]) -> Non
     host, port = limited
     r = httpx.post(f"http://{host}:{port}/diagnose", json={"situation": "群里全是广告，没人说话"}, timeout=30)
     assert r.status_code == 200
+
+
+def test_kb_serve_runs_blas_on_one_thread() -> None:
+    # in a fresh process, as `kb serve` does it once the index (numpy, faiss) is loaded
+    code = (
+        "import faiss, numpy, threadpoolctl\n"
+        "from service.server import single_threaded_blas\n"
+        "before = [i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']\n"
+        "single_threaded_blas()\n"
+        "after = [i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']\n"
+        "print(max(before), after)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    before, after = out.split(" ", 1)
+    assert int(before) == (os.cpu_count() or 1) > 1  # what OpenBLAS takes on its own
+    assert after.strip() not in ("", "[]") and set(json.loads(after)) == {1}
