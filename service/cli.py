@@ -146,7 +146,8 @@ def diagnose(
     situation: Annotated[str, typer.Argument(help="用自己的话描述群里出了什么问题")],
     k: Annotated[int | None, _k_option("DiagnoseRequest", "最多返回几条")] = None,
     pitfalls_only: Annotated[
-        bool, typer.Option("--pitfalls-only", help="只列陷阱,不带关联的做法和其他文章的说法")
+        bool,
+        typer.Option("--pitfalls-only", help="只列陷阱(默认也按相关度排入回应这种情况的做法、规则和说明)"),
     ] = False,
     full: FullOpt = False,
     json: JsonOpt = False,

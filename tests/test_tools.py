@@ -19,6 +19,7 @@ from service import tools
 from service.errors import InputError
 from service.hits import QUOTE_CHARS
 from service.kb import KnowledgeBase
+from service.models import DiagnoseRequest
 from service.normalize import readable_text
 
 CALLS: list[tuple[str, dict[str, Any]]] = [
@@ -133,10 +134,13 @@ def test_ask_takes_k_and_diagnose_takes_pitfalls_only(kb: KnowledgeBase) -> None
     one = tools.call_tool(kb, "ask", {"question": "社群定位分哪几步?", "k": 1}).model_dump()
     assert len(one["sources"]) == 1 and one["answered"]  # k is honoured, even on a list answer
     situation = "老板让我一周建50个群，群里全是广告没人说话"
-    only = tools.call_tool(kb, "diagnose_situation", {"situation": situation}).model_dump()
-    assert {p["type"] for p in only["pitfalls"]} == {"pitfall"}  # the tool's default
-    wide = tools.call_tool(kb, "diagnose_situation", {"situation": situation, "pitfalls_only": False, "k": 8})
-    assert {p["type"] for p in wide.model_dump()["pitfalls"]} > {"pitfall"}
+    only = tools.call_tool(kb, "diagnose_situation", {"situation": situation, "pitfalls_only": True, "k": 8})
+    assert {p["type"] for p in only.model_dump()["pitfalls"]} == {"pitfall"}
+    # the default: every type, like /diagnose
+    wide = tools.call_tool(kb, "diagnose_situation", {"situation": situation, "k": 8}).model_dump()
+    assert {p["type"] for p in wide["pitfalls"]} > {"pitfall"}
+    served = kb.diagnose(DiagnoseRequest(situation=situation, k=8))
+    assert [p["id"] for p in wide["pitfalls"]] == [h.id for h in served.hits]
 
 
 def test_citations_carry_the_raw_quote_and_a_short_readable_text(kb: KnowledgeBase) -> None:
