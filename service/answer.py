@@ -54,7 +54,7 @@ def partly_covered(parts: list[str]) -> str:
 _FIELD_LABELS = {
     "symptom": "典型症状",
     "question": "常见问法",
-    "phrasing": "用户的说法",
+    "phrasing": "常见说法",  # not "用户的说法": read beside the user's own words, it seemed to quote them
     "title": "标题",
     "summary": "要点",
     "advice": "应对建议",
