@@ -20,6 +20,7 @@ def to_hit(
     role: Role = "lead",
     linked_from: str | None = None,
     score: float | None = None,
+    relevance: float | None = None,
 ) -> Hit:
     """`score` replaces the ranking's score when the caller placed the hit (its own fused score)."""
     p = r.principle
@@ -39,17 +40,20 @@ def to_hit(
         linked_from=linked_from,
         score=r.score if score is None else score,
         scores=dict(r.signals),
+        relevance=relevance,
         source=cite(p.source),
     )
 
 
 def cite(s: Source) -> CitedSource:
-    return CitedSource(**s.model_dump(), text=_readable(s.quote))
+    return _cited(s.doc, s.title, s.start, s.end, s.quote)
 
 
 @functools.lru_cache(maxsize=4096)
-def _readable(raw: str) -> str:
-    return readable_text(raw)
+def _cited(doc: str, title: str, start: int, end: int, quote: str) -> CitedSource:
+    # a principle's citation is the same in every response: built (and validated) once, shared after.
+    # Models are never changed in place here, and pydantic does not copy a field's model instance
+    return CitedSource(doc=doc, title=title, start=start, end=end, quote=quote, text=readable_text(quote))
 
 
 def to_link(p: Principle) -> LinkedPrinciple:

@@ -240,7 +240,7 @@ def _search(
         rel = relevance(conf, r.score, ranked[0].score)
         if rel >= min_relevance:
             n = len(hits) + 1
-            hits.append(to_hit(r, n, "lead" if n == 1 else "context").model_copy(update={"relevance": rel}))
+            hits.append(to_hit(r, n, "lead" if n == 1 else "context", relevance=rel))
     return SearchResponse(query=query.text, answered=served.judge.covers(conf), confidence=conf, hits=hits)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, cast
@@ -27,9 +28,9 @@ _PUNCT = re.compile(r"^[\W_]+$")
 class _Jieba(Protocol):
     """The part of jieba.Tokenizer used here (jieba ships no type information)."""
 
-    def lcut(self, sentence: str) -> list[str]: ...
+    FREQ: Mapping[str, int]
 
-    def lcut_for_search(self, sentence: str) -> list[str]: ...
+    def lcut(self, sentence: str) -> list[str]: ...
 
 
 @lru_cache(maxsize=1)
@@ -50,13 +51,33 @@ def _tokenizer() -> _Jieba:
         return _load()
 
 
+@lru_cache(maxsize=1024)
+def _segments(normalized: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Precise-mode words and search-mode tokens of one text from one jieba pass. Search mode is the
+    precise cut with each long word preceded by its 2- and 3-character parts that the dictionary knows,
+    exactly as jieba's cut_for_search derives it; calling both modes cut every query twice (BM25 reads
+    the one, vocabulary coverage the other)."""
+    tk = _tokenizer()
+    precise = tk.lcut(normalized)
+    search: list[str] = []
+    for w in precise:
+        if len(w) > 2:
+            search += [g for g in (w[i : i + 2] for i in range(len(w) - 1)) if tk.FREQ.get(g)]
+        if len(w) > 3:
+            search += [g for g in (w[i : i + 3] for i in range(len(w) - 2)) if tk.FREQ.get(g)]
+        search.append(w)
+    return tuple(precise), tuple(search)
+
+
+def _kept(found: tuple[str, ...]) -> list[str]:
+    return [w for w in (w.strip() for w in found) if w and w not in STOPWORDS and not _PUNCT.match(w)]
+
+
 def tokenize(normalized: str) -> list[str]:
     """Search-mode segmentation (long words also yield their parts), minus stopwords and punctuation."""
-    words = _tokenizer().lcut_for_search(normalized)
-    return [w for w in (w.strip() for w in words) if w and w not in STOPWORDS and not _PUNCT.match(w)]
+    return _kept(_segments(normalized)[1])
 
 
 def words(normalized: str) -> list[str]:
     """Precise-mode words (no sub-word expansion), minus stopwords and punctuation."""
-    found = _tokenizer().lcut(normalized)
-    return [w for w in (w.strip() for w in found) if w and w not in STOPWORDS and not _PUNCT.match(w)]
+    return _kept(_segments(normalized)[0])

@@ -10,7 +10,7 @@ import pytest
 
 from service.catalog import Catalog
 from service.kb import KnowledgeBase
-from service.models import SearchRequest
+from service.models import PrincipleQuery, SearchRequest
 from service.query import Query
 from service.retrieval import REGISTRY, BuildContext, LoadContext, Signal
 from service.settings import Settings
@@ -106,3 +106,17 @@ def test_a_keyword_vector_counts_for_keyword_searches_only() -> None:
         "title", "t0"
     )
     assert in_a_sentence.value(1) == pytest.approx(0.2)
+
+
+def test_one_jieba_pass_gives_both_segmentations(kb: KnowledgeBase) -> None:
+    from service import tokens
+    from service.texts import principle_fields
+
+    jieba = tokens._tokenizer()
+    principles = kb.list_principles(PrincipleQuery(limit=40)).principles
+    texts = [t for p in principles for _, t in principle_fields(p)]
+    texts += ["社群运营工作者如何做好私域流量的精细化运营", "微信群不等于社群", "kol撑着群的活跃度"]
+    for text in texts:
+        # exactly what jieba's own search mode and precise mode give, each filtered the same way
+        assert tokens.tokenize(text) == tokens._kept(tuple(jieba.lcut_for_search(text))), text  # type: ignore[attr-defined]
+        assert tokens.words(text) == tokens._kept(tuple(jieba.lcut(text))), text
