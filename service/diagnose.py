@@ -50,7 +50,7 @@ def diagnose(
             situation=req.situation, answered=False, confidence=conf, message=answer.NOT_A_SITUATION, hits=[]
         )
     candidates = pitfalls if req.pitfalls_only else catalog.mask()
-    overall = retrieval.rank(whole, candidates, int(candidates.sum()), variant)
+    ranked_ids = retrieval.order(whole, candidates, variant)
     matched: dict[str, list[tuple[float, Match, Ranked]]] = {}
     clause_best: list[str] = []
     for clause in query.clauses:
@@ -63,7 +63,6 @@ def diagnose(
             clause_best.append(strong[0].principle.id)
 
     k = req.k
-    ranked_ids = [r.principle.id for r in overall]
     links: list[str] = []
     if ranked_ids and not req.pitfalls_only:
         lead = catalog.by_id[ranked_ids[0]]
@@ -79,25 +78,23 @@ def diagnose(
     if links:
         order = [order[0], *links, *order[1:]]
 
-    overall_by_id = {r.principle.id: r for r in overall}
     hits: list[DiagnoseHit] = []
     for pid in order:
         p = catalog.by_id[pid]
         clause_hits = sorted(matched.get(pid, []), key=lambda x: -x[0])
         linked_from = hits[0].id if pid in links else None
+        # every hit reports its own fused score, whatever placed it
+        r = retrieval.placed(whole, pid, retrieval.own_score(whole, pid))
         if linked_from and not clause_hits:
-            r = retrieval.placed(whole, pid, hits[0].score)
             why = answer.explain_link(hits[0].title, fixes=pid in catalog.by_id[hits[0].id].fixed_by)
         else:  # ranked, or placed by a link but also named by a clause: its own words explain it
-            r = overall_by_id[pid]
             evidence = (clause_hits[0][2] if clause_hits else r).evidence
             diagnosed = bool(pitfalls[catalog.position[pid]])
             why = answer.explain_match(evidence) if diagnosed else answer.explain_context(evidence)
         role: Role = "lead" if not hits else "linked" if linked_from else "context"
-        own = retrieval.own_score(whole, pid)
         hits.append(
             DiagnoseHit(
-                **to_hit(r, len(hits) + 1, role, linked_from, own).model_dump(),
+                **to_hit(r, len(hits) + 1, role, linked_from).model_dump(),
                 matched=sorted((m for _, m, _ in clause_hits), key=lambda m: m.start),
                 why=why,
                 fixed_by=[to_link(catalog.by_id[i]) for i in p.fixed_by],

@@ -57,6 +57,15 @@ class Retrieval:
 
     def rank(self, signals: Signals, keep: BoolArray, k: int, variant: Variant = "fused") -> list[Ranked]:
         """The top k of the kept principles by fused score (or by one signal, when `variant` names it)."""
+        return [self._ranked(signals, i, score) for i, score in self._order(signals, keep, variant)[:k]]
+
+    def order(self, signals: Signals, keep: BoolArray, variant: Variant = "fused") -> list[str]:
+        """Every kept principle's id in `rank`'s order, without building a result for each: for a
+        policy that places a few of them by their position in the whole ranking."""
+        principles = self.catalog.principles
+        return [principles[i].id for i, _ in self._order(signals, keep, variant)]
+
+    def _order(self, signals: Signals, keep: BoolArray, variant: Variant) -> list[tuple[int, float]]:
         candidates = np.flatnonzero(keep)
         if candidates.size == 0:
             return []
@@ -69,13 +78,12 @@ class Retrieval:
                 fused = fused + self.weights[name] * _minmax(s.values[candidates])
         else:
             fused = self._rrf(signals, candidates)
-        order = np.argsort(-fused, kind="stable")[:k]
         out = []
-        for j in order:
+        for j in np.argsort(-fused, kind="stable"):
             i = int(candidates[j])
             if only is not None and not only.present[i]:
                 break
-            out.append(self._ranked(signals, i, float(fused[j])))
+            out.append((i, float(fused[j])))
         return out
 
     def own_score(self, signals: Signals, principle_id: str) -> float:
