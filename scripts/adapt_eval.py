@@ -21,12 +21,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.adapt import AdaptConfig, DocumentVectors, train
 from service.aliases import load_aliases
+from service.build.adapt import AdaptConfig, train
 from service.corpus import load_corpus
 from service.embedder import SentenceTransformerEmbedder, resolve_model
 from service.index import principle_fields
 from service.normalize import normalize_text
+from service.retrieval.base import DocumentVectors
 from service.settings import get_settings
 
 

@@ -195,8 +195,8 @@ def compare(
 
 class _Retrieval:
     def __init__(self, work: Path) -> None:
+        from service.build.vector_cache import CachingEmbedder
         from service.embedder import SentenceTransformerEmbedder
-        from service.retrieval.vector_cache import CachingEmbedder
         from service.settings import get_settings
 
         self.model = get_settings().model
@@ -210,8 +210,9 @@ class _Retrieval:
 
     def ndcg(self, corpus_dir: Path, name: str) -> dict[str, float]:
         """Per query id: nDCG@10 on a build of `corpus_dir`."""
+        from service.build.index import build_index
         from service.corpus import load_corpus
-        from service.index import build_index, load_index
+        from service.index import load_index
         from service.kb import KnowledgeBase
         from service.models import AskRequest, DiagnoseRequest, SearchRequest
         from service.settings import Settings

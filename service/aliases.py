@@ -1,7 +1,7 @@
 """Operators' jargon and synonyms and the articles' words for them (the table is corpus/aliases.yaml).
 
 Two uses. At `kb build` the table makes the adapted query encoder's training variants: a curated
-question's 大咖 becomes KOL, 私域 private domain (service/adapt.py), so the encoder learns that the
+question's 大咖 becomes KOL, 私域 private domain (service/build/adapt.py), so the encoder learns that the
 jargon means the articles' words. At query time the table only *recognises* jargon: each match is
 recorded in `Query.rewrites` (for explanations and the confidence model's `alias_hits`), and the text
 that is tokenised and encoded stays the user's own. Rewriting the text was measured and dropped: on the

@@ -8,20 +8,20 @@ members of a short list it introduces, the same point in other articles).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from service import answer
 from service.confidence import Judge
-from service.embedder import Vectors
 from service.hits import to_hit, to_link
 from service.models import AskRequest, AskResponse, GroupInfo, Hit, Role
 from service.normalize import normalize_text
 from service.query import Query
-from service.retrieval import DenseRetriever, Ranked, Retrieval, Signals, Variant
+from service.retrieval import Ranked, Retrieval, Signals, Variant
+from service.served import LINK_SHARE, Encode, Served
 
-__all__ = ["ASK_POOL", "LINK_SHARE", "ask", "is_list_question"]
+__all__ = ["ASK_POOL", "ask", "is_list_question"]
 
 # ask's candidate pool: deep enough that a whole list group is usually inside it
 ASK_POOL = 30
@@ -31,10 +31,6 @@ ASK_POOL = 30
 LIST_TITLE_MIN_COSINE = {"base": 0.80, "adapted": 0.68}
 # a list this short is read as a whole: when ask's best hit introduces it, its members follow
 SHORT_LIST = 6
-# the best hit's followers take at most (k + 1) // LINK_SHARE places (diagnose's links take the same share)
-LINK_SHARE = 3
-# the signal whose values are cosines
-COSINE = DenseRetriever.name
 # closest covered topics offered when a question is not covered
 SUGGESTIONS = 3
 # a clause shorter than this (normalised characters) is not judged on its own for `partial`
@@ -46,23 +42,14 @@ _LIST_QUESTION = re.compile(
     r"|都有什么|列出|步骤|流程是什么|分别是)"
 )
 
-Encode = Callable[[Sequence[str]], Vectors]  # normalised texts -> unit vectors (the query encoder)
-
 
 def is_list_question(question: str) -> bool:
     return bool(_LIST_QUESTION.search(question))
 
 
-def ask(
-    req: AskRequest,
-    query: Query,
-    retrieval: Retrieval,
-    encode: Encode,
-    judge: Judge,
-    variant: Variant = "fused",
-    encoder_kind: str = "base",
-) -> AskResponse:
+def ask(req: AskRequest, query: Query, served: Served, variant: Variant = "fused") -> AskResponse:
     """`query` is the question with its clauses encoded when it has several (confidence reads them)."""
+    retrieval, judge, encode = served.retrieval, served.judge, served.encode
     catalog = retrieval.catalog
     signals = retrieval.signals(query)
     ranked = retrieval.rank(signals, catalog.mask(), max(ASK_POOL, req.k), variant)
@@ -83,7 +70,7 @@ def ask(
             hits=[],
         )
     by_id = {r.principle.id: r for r in ranked}
-    min_cosine = LIST_TITLE_MIN_COSINE[encoder_kind]
+    min_cosine = LIST_TITLE_MIN_COSINE[served.encoder_kind]
     group = (
         _list_group(query, ranked, retrieval, encode, min_cosine) if is_list_question(req.question) else None
     )

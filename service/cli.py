@@ -238,9 +238,9 @@ def build(
     if_stale: Annotated[bool, typer.Option("--if-stale", help="索引已是最新时什么都不做")] = False,
 ) -> None:
     """从 corpus/ 构建索引(原子操作:构建失败时旧索引保持不变)。"""
+    from service.build.pipeline import build as build_index
     from service.errors import KBError
     from service.index import is_fresh
-    from service.kb import build as build_index
     from service.settings import get_settings
 
     settings = get_settings()
@@ -329,9 +329,9 @@ def accept(
     no_build: Annotated[bool, typer.Option("--no-build", help="只发布,稍后再运行 kb build")] = False,
 ) -> None:
     """检查草稿并发布到 corpus/principles,然后(增量)重建索引。"""
+    from service.build.pipeline import build as build_index
     from service.drafts import accept_draft
     from service.errors import KBError
-    from service.kb import build as build_index
     from service.settings import get_settings
 
     settings = get_settings()
@@ -352,9 +352,9 @@ def remove(
     no_build: Annotated[bool, typer.Option("--no-build", help="只移除,稍后再运行 kb build")] = False,
 ) -> None:
     """移除一篇文章:原文、原则和草稿,然后重建索引。"""
+    from service.build.pipeline import build as build_index
     from service.drafts import remove_article
     from service.errors import KBError
-    from service.kb import build as build_index
     from service.settings import get_settings
 
     settings = get_settings()

@@ -15,12 +15,11 @@ The list is built over the same ranked candidates as search and ask:
 from __future__ import annotations
 
 from service import answer
-from service.ask import COSINE, LINK_SHARE
-from service.confidence import Judge
 from service.hits import to_hit, to_link
 from service.models import DiagnoseHit, DiagnoseRequest, DiagnoseResponse, Match, Role
 from service.query import Query
-from service.retrieval import Ranked, Retrieval, Variant
+from service.retrieval import Ranked, Variant
+from service.served import COSINE, LINK_SHARE, Served
 
 __all__ = ["diagnose"]
 
@@ -33,14 +32,10 @@ CLAUSE_PITFALLS = 2
 
 
 def diagnose(
-    req: DiagnoseRequest,
-    query: Query,
-    retrieval: Retrieval,
-    judge: Judge,
-    variant: Variant = "fused",
-    encoder_kind: str = "base",
+    req: DiagnoseRequest, query: Query, served: Served, variant: Variant = "fused"
 ) -> DiagnoseResponse:
     """`query` is the situation with every clause encoded."""
+    retrieval, judge = served.retrieval, served.judge
     catalog = retrieval.catalog
     pitfalls = catalog.mask(types=catalog.types_where("diagnosed"))
     whole = retrieval.signals(query)
@@ -56,7 +51,7 @@ def diagnose(
     for clause in query.clauses:
         assert clause.span is not None
         ranked = retrieval.search(clause, pitfalls, CLAUSE_PITFALLS, variant)
-        strong = [r for r in ranked if (r.signal(COSINE) or 0.0) >= CLAUSE_MIN_COSINE[encoder_kind]]
+        strong = [r for r in ranked if (r.signal(COSINE) or 0.0) >= CLAUSE_MIN_COSINE[served.encoder_kind]]
         for r in strong:
             matched.setdefault(r.principle.id, []).append((r.signal(COSINE) or 0.0, clause.span, r))
         if strong and len(query.clauses) > 1:

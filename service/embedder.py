@@ -1,7 +1,7 @@
 """Sentence embeddings behind a small protocol, so tests of plumbing can swap in a fake.
 
 Two implementations: the model itself on torch (sentence-transformers), which builds the index, and its
-int8 ONNX copy that `kb build` exports into the index (service/onnx_export.py), which serves queries
+int8 ONNX copy that `kb build` exports into the index (service/build/onnx.py), which serves queries
 without importing torch. Heavy modules load only when a model is first used: `kb --help` stays instant.
 """
 
@@ -25,6 +25,7 @@ from service.settings import DEFAULT_MODEL
 
 __all__ = [
     "ONNX_CONFIG_FILE",
+    "ONNX_FILES",
     "ONNX_MODEL_FILE",
     "ONNX_TOKENIZER_FILE",
     "BatchingEmbedder",
@@ -129,7 +130,7 @@ class OnnxEncoderConfig(BaseModel):
     lowercase: bool
     inputs: list[str]  # the graph's input names, a subset of input_ids / attention_mask / token_type_ids
     parity_min_cosine: float  # against torch on the build's probe texts; informative
-    # how the weights were quantised (onnx_export.QUANTISATIONS); "" for an export made before it was
+    # how the weights were quantised (build.onnx.QUANTISATIONS); "" for an export made before it was
     # recorded, which a build does not reuse
     quantisation: str = ""
 
@@ -137,6 +138,8 @@ class OnnxEncoderConfig(BaseModel):
 ONNX_MODEL_FILE = "model.int8.onnx"
 ONNX_TOKENIZER_FILE = "tokenizer.json"
 ONNX_CONFIG_FILE = "encoder.json"
+# what an index folder holds of an exported query encoder
+ONNX_FILES = (ONNX_MODEL_FILE, ONNX_TOKENIZER_FILE, ONNX_CONFIG_FILE)
 
 
 class _Encoding(Protocol):

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import functools
 
-from service.models import Citation, CitedSource, Hit, LinkedPrinciple, Principle, Role, Source, ToolHit
+from service.models import (
+    Citation,
+    CitedSource,
+    Hit,
+    LinkedPrinciple,
+    Principle,
+    PrincipleBrief,
+    Role,
+    Source,
+    ToolHit,
+)
 from service.normalize import readable_text
 from service.retrieval import Ranked
 
@@ -25,12 +35,7 @@ def to_hit(
     """`score` replaces the ranking's score when the caller placed the hit (its own fused score)."""
     p = r.principle
     return Hit(
-        id=p.id,
-        type=p.type,
-        title=p.title,
-        summary=p.summary,
-        advice=p.advice,
-        advice_source=p.advice_source,
+        **_brief(p),
         advice_citation=cite(p.advice_citation) if p.advice_citation else None,
         missing=p.missing,
         group=p.group,
@@ -57,19 +62,14 @@ def _cited(doc: str, title: str, start: int, end: int, quote: str) -> CitedSourc
 
 
 def to_link(p: Principle) -> LinkedPrinciple:
-    return LinkedPrinciple(id=p.id, type=p.type, title=p.title)
+    return LinkedPrinciple(**{name: getattr(p, name) for name in LinkedPrinciple.model_fields})
 
 
 def to_compact(h: Hit | Principle) -> ToolHit:
     """What a chat assistant sees of a principle or a hit: short, with a citation."""
     s = h.source
     return ToolHit(
-        id=h.id,
-        type=h.type,
-        title=h.title,
-        summary=h.summary,
-        advice=h.advice,
-        advice_source=h.advice_source,
+        **_brief(h),
         missing=h.missing,
         citation=Citation(
             doc=s.doc, article=s.title, start=s.start, end=s.end, quote=s.quote, text=short_quote(s.quote)
@@ -83,3 +83,8 @@ def short_quote(raw: str, limit: int = QUOTE_CHARS) -> str:
     whitespace collapsed, cut at `limit` characters with an ellipsis."""
     text = " ".join(readable_text(raw).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _brief(p: Hit | Principle) -> dict[str, object]:
+    """The fields every projection of a principle shares (PrincipleBrief), copied by name."""
+    return {name: getattr(p, name) for name in PrincipleBrief.model_fields}

@@ -1,4 +1,5 @@
-"""Build, save and load the index folder: FAISS vectors, BM25, principle records and a manifest.
+"""The index folder as serving reads it: its layout, the manifest, loading and the freshness check.
+service/build/index.py writes it.
 
 Layout: `index/current` is a symlink to `index/builds/<stamp>`. A build writes a fresh folder and swaps the
 symlink with one `os.replace`, so readers see the old index or the new one, never half of either, and a
@@ -15,35 +16,33 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 
-from filelock import FileLock, Timeout
 from pydantic import AfterValidator, ConfigDict, Field, ValidationError
 
 from service.catalog import Catalog, Records
 from service.confidence import CONFIDENCE_FILE, REFERENCES_FILE, ConfidenceModel, References
-from service.corpus import Corpus, corpus_digest
-from service.embedder import ONNX_CONFIG_FILE, ONNX_MODEL_FILE, ONNX_TOKENIZER_FILE, Embedder
-from service.errors import BuildBusyError, IndexError_, IndexStaleError, describe_validation
+from service.corpus import corpus_digest
+from service.embedder import ONNX_FILES
+from service.errors import IndexError_, IndexStaleError, describe_validation
 from service.models import IndexSummary
-from service.query_model import ADAPTED_DIR, QuerySideBuilder
-from service.retrieval import REGISTRY, BuildContext, LoadContext, Retriever
+from service.retrieval import REGISTRY, LoadContext, Retriever
 
 __all__ = [
+    "ADAPTED_DIR",
     "FORMAT_VERSION",
+    "LOCK_FILE",
+    "MANIFEST_FILE",
+    "RECORDS_FILE",
     "LoadedIndex",
     "Manifest",
-    "build_index",
+    "check_files",
+    "file_sha256",
     "is_fresh",
     "load_index",
+    "open_index",
     "read_manifest",
 ]
 
@@ -56,7 +55,8 @@ FORMAT_VERSION = 4
 MANIFEST_FILE = "manifest.json"
 RECORDS_FILE = "records.json"
 LOCK_FILE = ".build.lock"
-ENCODER_FILES = (ONNX_MODEL_FILE, ONNX_TOKENIZER_FILE, ONNX_CONFIG_FILE)
+# the adapted query encoders, one folder per training key (service/build/query_side.py)
+ADAPTED_DIR = "adapted"
 
 
 def _inside(path: str) -> str:
@@ -118,7 +118,7 @@ class Manifest(IndexSummary):
         for kind in REGISTRY.values():  # every registered retriever is loaded, listed or not
             needed += kind.files
         if self.encoder:
-            needed += [f"{self.encoder}/{f}" for f in ENCODER_FILES]
+            needed += [f"{self.encoder}/{f}" for f in ONNX_FILES]
         if CONFIDENCE_FILE in self.files or REFERENCES_FILE in self.files:
             needed += [CONFIDENCE_FILE, REFERENCES_FILE]  # one is no use without the other
         return needed
@@ -154,128 +154,12 @@ class LoadedIndex:
         return self.path.parent.parent / self.manifest.query_model if self.manifest.query_model else None
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-@contextmanager
-def build_lock(
-    index_dir: Path, timeout: float, on_wait: Callable[[str], None] | None = None
-) -> Iterator[None]:
-    """Hold the index folder's build lock: wait up to `timeout` s for another build (saying so), then
-    refuse with BuildBusyError."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(index_dir / LOCK_FILE)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        (on_wait or log.warning)(
-            f"another `kb build` is writing {index_dir}: waiting up to {timeout:g} s for it to finish"
-        )
-        try:
-            lock.acquire(timeout=timeout)
-        except Timeout:
-            raise BuildBusyError(
-                f"another `kb build` still holds {index_dir / LOCK_FILE} after {timeout:g} s: "
-                "let it finish, then run `kb build` again (KB_BUILD_LOCK_TIMEOUT sets the wait)"
-            ) from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def build_index(
-    corpus: Corpus,
-    embedder: Embedder,
-    index_dir: Path,
-    query_side: QuerySideBuilder | None = None,
-    finish: Callable[[Path, LoadedIndex], None] | None = None,
-    lock_timeout: float = 600.0,
-    on_wait: Callable[[str], None] | None = None,
-) -> Manifest:
-    """Index the corpus into a new build folder (each registered retriever writes its own files), then
-    make it `current`; one build at a time per index folder."""
-    with build_lock(index_dir, lock_timeout, on_wait):
-        return _build_locked(corpus, embedder, index_dir, query_side, finish)
-
-
-def _build_locked(
-    corpus: Corpus,
-    embedder: Embedder,
-    index_dir: Path,
-    query_side: QuerySideBuilder | None,
-    finish: Callable[[Path, LoadedIndex], None] | None,
-) -> Manifest:
-    started = time.time()
-    builds = index_dir / "builds"
-    builds.mkdir(parents=True, exist_ok=True)
-    tmp = builds / f".tmp-{uuid.uuid4().hex}"
-    tmp.mkdir()
-    try:
-        ctx = BuildContext(corpus.principles, embedder, query_side)
-        fields: dict[str, int | str | None] = {}
-        for kind in REGISTRY.values():
-            fields.update(kind.build(ctx, tmp))
-        records = Records(principles=corpus.principles, types=corpus.types, groups=corpus.groups)
-        (tmp / RECORDS_FILE).write_text(records.model_dump_json(indent=1), encoding="utf-8")
-        if finish is not None:
-            # steps that need the built index itself (fitting the confidence model), before the checksums;
-            # the draft manifest is never written, so it is not validated
-            values: dict[str, object] = {
-                "format": FORMAT_VERSION, "model": embedder.name, "principles": len(corpus.principles),
-                "corpus_sha256": corpus.digest, "built_at": "", "build_seconds": 0.0, "files": {},
-                "signals": list(REGISTRY), "manifest_sha256": "", **fields,
-            }  # fmt: skip
-            draft = Manifest.model_construct(**values)  # type: ignore[arg-type]
-            finish(tmp, _open(tmp, draft))
-
-        files = {f.relative_to(tmp).as_posix(): _sha256(f) for f in sorted(tmp.rglob("*")) if f.is_file()}
-        manifest = Manifest.model_validate(
-            {
-                "format": FORMAT_VERSION,
-                "model": embedder.name,
-                "principles": len(corpus.principles),
-                "corpus_sha256": corpus.digest,
-                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "build_seconds": round(time.time() - started, 2),
-                "files": files,
-                "signals": list(REGISTRY),
-                "manifest_sha256": "0" * 64,
-                **fields,
-            }
-        )
-        manifest = manifest.model_copy(update={"manifest_sha256": manifest.digest()})
-        # what loading will check, checked before the swap: a build missing a file never becomes current
-        _check_files(tmp, manifest, MANIFEST_FILE)
-        (tmp / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
-        final = builds / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    link = index_dir / f".current-{uuid.uuid4().hex}"
-    link.symlink_to(Path("builds") / final.name)
-    os.replace(link, index_dir / "current")
-    _prune(builds, keep=final.name)
-    return manifest
-
-
-def _prune(builds: Path, keep: str) -> None:
-    """Delete finished builds but `keep` and the newest one before it (a server that loaded it a moment
-    ago may still be reading). Runs under the build lock, so a `.tmp-*` folder here is a build that
-    died (kill -9) and no other build's work in progress; those go too."""
-    finished = sorted(
-        (d for d in builds.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name != keep),
-        key=lambda d: d.name,
-    )
-    dead = [d for d in builds.iterdir() if d.is_dir() and d.name.startswith(".tmp-")]
-    for d in [*finished[:-1], *dead]:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def read_manifest(index_dir: Path) -> Manifest:
@@ -297,7 +181,7 @@ def read_manifest(index_dir: Path) -> Manifest:
     return manifest
 
 
-def _check_files(folder: Path, manifest: Manifest, manifest_name: str | Path) -> None:
+def check_files(folder: Path, manifest: Manifest, manifest_name: str | Path) -> None:
     """Every required file listed, every listed file present inside `folder` with its checksum."""
     missing = manifest.missing()
     if missing:
@@ -311,7 +195,7 @@ def _check_files(folder: Path, manifest: Manifest, manifest_name: str | Path) ->
             raise IndexError_(f"index file {f} points outside {folder}: run `kb build`")
         if not f.is_file():
             raise IndexError_(f"index file {f} is missing: run `kb build`")
-        if _sha256(f) != digest:
+        if file_sha256(f) != digest:
             raise IndexError_(
                 f"index file {f} does not match its checksum (truncated or edited): run `kb build`"
             )
@@ -341,11 +225,11 @@ def load_index(index_dir: Path, corpus_dir: Path, model: str) -> LoadedIndex:
     manifest = read_manifest(index_dir)
     check_fresh(manifest, corpus_dir, model)
     folder = (index_dir / "current").resolve()
-    _check_files(folder, manifest, folder / MANIFEST_FILE)
-    return _open(folder, manifest)
+    check_files(folder, manifest, folder / MANIFEST_FILE)
+    return open_index(folder, manifest)
 
 
-def _open(folder: Path, manifest: Manifest) -> LoadedIndex:
+def open_index(folder: Path, manifest: Manifest) -> LoadedIndex:
     try:
         records = Records.model_validate_json((folder / RECORDS_FILE).read_text(encoding="utf-8"))
         if len(records.principles) != manifest.principles:

@@ -1,28 +1,21 @@
 """KnowledgeBase: the facade the HTTP API, the CLI and the chat-assistant tools all call.
 
 It owns the index in use and the query encoder, builds each request's `Query` once, and hands it to
-the policy of the operation (service/ask.py, service/diagnose.py; search is the fused ranking itself).
+the policy of the operation (service/search.py, ask.py, diagnose.py) with the served index
+(service/served.py). Building is service/build/'s.
 It satisfies `service.operations.Operations`, like the HTTP client.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from pathlib import Path
 
 from service import ask as ask_policy
 from service import diagnose as diagnose_policy
-from service.adapt import AdaptConfig
+from service import search as search_policy
 from service.aliases import load_aliases
-from service.catalog import BoolArray, Catalog
-from service.confidence import Judge, calibrate, load_calibration
-from service.corpus import load_corpus, read_curated
-from service.documents import Documents
-from service.embedder import Embedder, SentenceTransformerEmbedder
-from service.hits import to_hit
-from service.index import LoadedIndex, Manifest, build_index, load_index
-from service.locks import corpus_lock
+from service.embedder import Embedder
+from service.index import LoadedIndex, Manifest, load_index
 from service.models import (
     AskRequest,
     AskResponse,
@@ -33,7 +26,6 @@ from service.models import (
     DocumentQuery,
     GroupList,
     Health,
-    Hit,
     Principle,
     PrincipleList,
     PrincipleQuery,
@@ -43,77 +35,15 @@ from service.models import (
     SearchResponse,
     TypeList,
 )
-from service.query import Query, QueryEncoder, make_query_embedder
-from service.query_model import QuerySide
-from service.retrieval import Retrieval, Variant
-from service.retrieval.vector_cache import VECTOR_CACHE_DIR, CachingEmbedder
+from service.query import QueryEncoder, make_query_embedder
+from service.retrieval import Variant
+from service.served import Served
 from service.settings import Settings
 from service.view_models import ArticleView
 
-__all__ = ["KnowledgeBase", "build"]
+__all__ = ["KnowledgeBase"]
 
 log = logging.getLogger("kb")
-
-
-def build(
-    settings: Settings,
-    embedder: Embedder | None = None,
-    progress: Callable[[str], None] | None = None,
-    retrain: bool = True,
-    on_wait: Callable[[str], None] | None = None,
-) -> Manifest:
-    """Documents are always encoded by the base model on torch (fp32), through the vector cache: texts
-    encoded by an earlier build are not encoded again. Then the query side: the query encoder adapted to
-    the corpus (service/query_model.py) and its int8 ONNX copy (the previous build's copy when the model
-    is the same). Last, with the index complete but not yet current, the confidence model is fitted on
-    the labelled requests, run through that index exactly as they would be served.
-
-    `retrain=False` (an article accepted or removed) reuses the latest adapted encoder instead of
-    training one for the new corpus: a publish takes seconds, and the next `kb build` retrains.
-    Holds the corpus write lock throughout."""
-    with corpus_lock(settings.corpus_dir):
-        corpus = load_corpus(settings.corpus_dir)
-        aliases = load_aliases(settings.corpus_dir)
-        embedder = embedder or SentenceTransformerEmbedder(settings.model)
-        side = QuerySide(
-            embedder, corpus.principles, aliases, settings.index_dir, settings.adapt,
-            AdaptConfig(epochs=settings.adapt_epochs), progress, reuse_latest=not retrain,
-        )  # fmt: skip
-        examples = load_calibration(settings.corpus_dir)
-
-        def finish(folder: Path, index: LoadedIndex) -> None:
-            if not examples:
-                return
-            trained = isinstance(embedder, SentenceTransformerEmbedder)  # else a test's fake does both sides
-            query_embedder = make_query_embedder(settings, index) if trained else embedder
-            encoder = QueryEncoder(query_embedder, rewriters=[aliases])
-            calibrate(examples, encoder, _Served(index, settings).retrieval, folder)
-
-        cached = CachingEmbedder(embedder, settings.index_dir / VECTOR_CACHE_DIR)
-        return build_index(
-            corpus, cached, settings.index_dir, side, finish, settings.build_lock_timeout, on_wait or progress
-        )
-
-
-class _Served:
-    """Everything one request reads of an index; swapped whole on reload."""
-
-    def __init__(self, index: LoadedIndex, settings: Settings) -> None:
-        self.index = index
-        # loading the index has just checked corpus/raw against the index's corpus hash
-        self.documents = Documents(
-            settings.corpus_dir / "raw", index.catalog, lambda: read_curated(settings.corpus_dir).junk
-        )
-        self.retrieval = Retrieval(
-            index.catalog, index.retrievers, settings.fusion_weights(), settings.fusion, settings.rrf_k
-        )
-        self.judge = Judge(index.confidence, index.references, settings.answer_threshold)
-        # the cosine thresholds of ask and diagnose depend on which query encoder the index serves
-        self.encoder_kind = "adapted" if index.manifest.query_model else "base"
-
-    @property
-    def catalog(self) -> Catalog:
-        return self.index.catalog
 
 
 class KnowledgeBase:
@@ -127,7 +57,7 @@ class KnowledgeBase:
             rewriters=[load_aliases(settings.corpus_dir)],
             max_clauses=settings.max_clauses,
         )
-        self._served = _Served(index, settings)
+        self._served = Served(index, settings, self.encoder.encode)
 
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> KnowledgeBase:
@@ -145,7 +75,7 @@ class KnowledgeBase:
         vectors come from torch, whichever encoder serves queries."""
         index = load_index(self.settings.index_dir, self.settings.corpus_dir, self.settings.model)
         # one assignment swaps everything a request reads; each request takes `self._served` once
-        self._served = _Served(index, self.settings)
+        self._served = Served(index, self.settings, self.encoder.encode)
         return index.manifest
 
     def warm_up(self) -> None:
@@ -156,36 +86,24 @@ class KnowledgeBase:
     # -- queries --------------------------------------------------------------------------------------
 
     def search(self, req: SearchRequest, variant: Variant = "fused") -> SearchResponse:
-        served = self._served
-        types = served.catalog.check_names(req.types, "types")
-        docs = served.catalog.check_names(req.docs, "docs")
-        query = self.encoder.query(req.query)
-        return _search(served, query, served.catalog.mask(types, docs), req.k, variant, req.min_relevance)
+        return search_policy.search(req, self.encoder.query(req.query), self._served, variant)
 
     def search_batch(self, req: SearchBatchRequest, variant: Variant = "fused") -> SearchBatchResponse:
         """Each query ranked as by `search`, all of them encoded in one call."""
         served = self._served
-        types = served.catalog.check_names(req.types, "types")
-        docs = served.catalog.check_names(req.docs, "docs")
-        mask = served.catalog.mask(types, docs)
         queries = self.encoder.queries(req.queries)
-        results = [_search(served, q, mask, req.k, variant, req.min_relevance) for q in queries]
-        return SearchBatchResponse(results=results)
+        return SearchBatchResponse(
+            results=[search_policy.search(req.one(q.text), q, served, variant) for q in queries]
+        )
 
     def ask(self, req: AskRequest, variant: Variant = "fused") -> AskResponse:
         # a single clause is the question itself: clauses are encoded only when there are several
         query = self.encoder.query(req.question, min_clauses=2)
-        served = self._served
-        return ask_policy.ask(
-            req, query, served.retrieval, self.encoder.encode, served.judge, variant, served.encoder_kind
-        )
+        return ask_policy.ask(req, query, self._served, variant)
 
     def diagnose(self, req: DiagnoseRequest, variant: Variant = "fused") -> DiagnoseResponse:
         query = self.encoder.query(req.situation, min_clauses=1)
-        served = self._served
-        return diagnose_policy.diagnose(
-            req, query, served.retrieval, served.judge, variant, served.encoder_kind
-        )
+        return diagnose_policy.diagnose(req, query, self._served, variant)
 
     # -- browsing -------------------------------------------------------------------------------------
 
@@ -226,27 +144,3 @@ class KnowledgeBase:
     def health(self) -> Health:
         m = self.index.manifest
         return Health(status="ok", principles=m.principles, model=m.model, index=m.summary())
-
-
-def _search(
-    served: _Served, query: Query, mask: BoolArray, k: int, variant: Variant, min_relevance: float = 0.0
-) -> SearchResponse:
-    """One query's search: the fused ranking, and whether anything in it is relevant at all."""
-    signals = served.retrieval.signals(query)
-    ranked = served.retrieval.rank(signals, mask, k, variant)
-    conf = served.judge.probability("search", query, served.retrieval, signals)
-    hits: list[Hit] = []
-    for r in ranked:
-        rel = relevance(conf, r.score, ranked[0].score)
-        if rel >= min_relevance:
-            n = len(hits) + 1
-            hits.append(to_hit(r, n, "lead" if n == 1 else "context", relevance=rel))
-    return SearchResponse(query=query.text, answered=served.judge.covers(conf), confidence=conf, hits=hits)
-
-
-def relevance(confidence: float, score: float, top: float) -> float:
-    """A hit's relevance in 0..1, comparable across requests: the calibrated probability that the
-    articles cover the query (the confidence model), shared out by the fused score relative to the top
-    hit (fused scores are min-max scaled per request, so only their ratio carries over)."""
-    share = 1.0 if top <= 0 else min(max(score / top, 0.0), 1.0)
-    return round(confidence * share, 6)

@@ -42,6 +42,7 @@ __all__ = [
     "LinkedPrinciple",
     "Match",
     "Principle",
+    "PrincipleBrief",
     "PrincipleList",
     "PrincipleQuery",
     "QueryText",
@@ -198,13 +199,21 @@ class Principle(BaseModel):
     source: Source
 
 
-class Hit(BaseModel):
+class LinkedPrinciple(BaseModel):
     id: str
     type: str
     title: str
+
+
+class PrincipleBrief(LinkedPrinciple):
+    """The fields every projection of a principle carries (a hit, a tool's source), declared once."""
+
     summary: str
     advice: str | None = Field(None, description="what to do, where the principle gives advice")
     advice_source: AdviceSourceField = None
+
+
+class Hit(PrincipleBrief):
     advice_citation: CitedSource | None = Field(None, description=ADVICE_CITATION)
     missing: MissingNote = None
     group: str | None = None
@@ -252,23 +261,11 @@ class Citation(BaseModel):
     )
 
 
-class ToolHit(BaseModel):
+class ToolHit(PrincipleBrief):
     """A principle as a chat-assistant tool returns it: short, with a citation."""
 
-    id: str
-    type: str
-    title: str
-    summary: str
-    advice: str | None = None
-    advice_source: AdviceSourceField = None
     missing: MissingNote = None
     citation: Citation
-
-
-class LinkedPrinciple(BaseModel):
-    id: str
-    type: str
-    title: str
 
 
 class Match(BaseModel):
@@ -461,6 +458,12 @@ class SearchBatchRequest(_Request):
     min_relevance: MinRelevance = 0.0
     types: FilterList | None = Field(None, description="keep only these principle types (see GET /types)")
     docs: FilterList | None = Field(None, description="keep only principles from these documents")
+
+    def one(self, query: str) -> SearchRequest:
+        """The search of one of the queries, with the batch's options (all validated already)."""
+        return SearchRequest.model_construct(
+            query=query, k=self.k, min_relevance=self.min_relevance, types=self.types, docs=self.docs
+        )
 
 
 class SearchBatchResponse(BaseModel):

@@ -127,5 +127,5 @@ def _s2t() -> _Converter:
 
 
 def to_traditional(text: str) -> str:
-    """简→繁: only to make traditional-character variants of training queries (service/adapt.py)."""
+    """简→繁: only to make traditional-character variants of training queries (service/build/adapt.py)."""
     return _s2t().convert(text)

@@ -10,11 +10,12 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 
+from service.build.pipeline import build
 from service.draft_models import AcceptJob
 from service.drafts import accept_draft, resolve_article
 from service.errors import KBError, NotFoundError
 from service.index import Manifest
-from service.kb import KnowledgeBase, build
+from service.kb import KnowledgeBase
 from service.settings import Settings
 
 __all__ = ["Publisher"]

@@ -12,9 +12,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import FakeEmbedder
 
+from service.build.index import build_index
 from service.corpus import load_corpus
 from service.embedder import Vectors
-from service.index import build_index
 from service.settings import Settings
 
 

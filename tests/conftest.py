@@ -15,10 +15,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api import create_app
+from service.build.pipeline import build
 from service.corpus import Corpus, load_corpus
 from service.devserver import free_port, wait_healthy
 from service.index import is_fresh
-from service.kb import KnowledgeBase, build
+from service.kb import KnowledgeBase
 from service.settings import Settings
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from service.adapt import AdaptConfig, Noise, adaptation_key, homophone_table, training_examples
 from service.aliases import load_aliases
+from service.build.adapt import AdaptConfig, Noise, adaptation_key, homophone_table, training_examples
 from service.corpus import load_corpus
 from service.kb import KnowledgeBase
 from service.settings import Settings

@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 from samples import ARTICLE
 
 from service.api import create_app
+from service.build.pipeline import build
 from service.drafts import add_article, check_draft, list_drafts, remove_article
 from service.errors import DuplicateError, InputError
 from service.index import read_manifest
-from service.kb import KnowledgeBase, build
+from service.kb import KnowledgeBase
 from service.models import SearchRequest
 from service.publish import Publisher
 from service.settings import Settings
@@ -93,7 +94,7 @@ def test_near_duplicates_are_refused_unless_forced(home: Settings) -> None:
 
 
 def test_a_second_build_encodes_only_new_texts(home: Settings, fake_embedder: type) -> None:
-    from service.retrieval.vector_cache import VECTOR_CACHE_DIR, CachingEmbedder
+    from service.build.vector_cache import VECTOR_CACHE_DIR, CachingEmbedder
 
     before = build(home, fake_embedder())
     add_article(home.corpus_dir, ARTICLE.encode(), "cold-start.txt")
@@ -101,8 +102,8 @@ def test_a_second_build_encodes_only_new_texts(home: Settings, fake_embedder: ty
 
     accept_draft(home.corpus_dir, list_drafts(home.corpus_dir).drafts[0].article)
     probe = CachingEmbedder(fake_embedder(), home.index_dir / VECTOR_CACHE_DIR)
+    from service.build.index import build_index
     from service.corpus import load_corpus
-    from service.index import build_index
 
     after = build_index(load_corpus(home.corpus_dir), probe, home.index_dir)
     # every text of the earlier build comes from the cache; only the new article's are encoded

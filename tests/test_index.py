@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
+from service.build.index import build_index, build_lock
 from service.corpus import Corpus
 from service.errors import IndexError_, IndexStaleError
-from service.index import build_index, build_lock, is_fresh, load_index
+from service.index import is_fresh, load_index
 from service.settings import Settings
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"

@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from samples import ARTICLE
 
 from service.api import create_app
+from service.build.pipeline import build
 from service.drafts import add_article
-from service.kb import KnowledgeBase, build
+from service.kb import KnowledgeBase
 from service.settings import Settings
 from service.view_models import ArticleView, DraftDetail
 from service.views import segment_text

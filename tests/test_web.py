@@ -22,8 +22,9 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from service.api import create_app
+from service.build.pipeline import build
 from service.drafts import add_article
-from service.kb import KnowledgeBase, build
+from service.kb import KnowledgeBase
 from service.models import AskRequest, DiagnoseRequest
 from service.publish import Publisher
 from service.settings import Settings
@@ -139,6 +140,18 @@ def test_diagnose_highlights_the_matched_words(driver: Any, server_url: str) -> 
     _shot(driver, "diagnose")
     match.click()
     WebDriverWait(driver, WAIT).until(lambda d: _in_view(d, card))
+    _no_script_errors(driver)
+
+
+def test_text_boxes_take_the_limits_the_api_declares(driver: Any, server_url: str) -> None:
+    from service.models import MAX_QUERY_CHARS, MAX_SITUATION_CHARS
+
+    for route, box, limit in (
+        ("ask", "#question", MAX_QUERY_CHARS),
+        ("diagnose", "#situation", MAX_SITUATION_CHARS),
+    ):
+        driver.get(f"{server_url}/#/{route}")
+        assert _wait(driver, box).get_attribute("maxlength") == str(limit)
     _no_script_errors(driver)
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from service.adapt import DocumentVectors
+from service.catalog import BoolArray
 from service.embedder import Embedder
 from service.models import Principle
 from service.query import Query
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BuildContext",
+    "DocumentVectors",
     "Evidence",
     "FloatArray",
     "IntArray",
@@ -33,7 +34,6 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,21 @@ class Ranked:
 
 
 @dataclass(frozen=True)
+class DocumentVectors:
+    """The index's document side as the build and the query encoder's training see it."""
+
+    vectors: npt.NDArray[np.float32]  # unit rows
+    owners: npt.NDArray[np.int64]  # principle of each row
+    texts: list[str]  # normalised text of each row
+
+
+@dataclass(frozen=True)
 class BuildContext:
     """What a retriever may read when `kb build` asks it to write its files."""
 
     principles: Sequence[Principle]
     embedder: Embedder  # the document encoder (the model on torch, or a test's fake)
-    # prepares the query side (service/query_model.py) once the documents are encoded: the adapted
+    # prepares the query side (service/build/query_side.py) once the documents are encoded: the adapted
     # query encoder and its ONNX copy; returns the manifest's fields for them
     query_side: Callable[[Path, DocumentVectors], Mapping[str, str | None]] | None = None
 

@@ -14,10 +14,17 @@ from typing import ClassVar, Protocol, cast
 
 import numpy as np
 
-from service.adapt import DocumentVectors
 from service.errors import IndexError_
 from service.query import Query
-from service.retrieval.base import BuildContext, Evidence, FloatArray, IntArray, LoadContext, Signal
+from service.retrieval.base import (
+    BuildContext,
+    DocumentVectors,
+    Evidence,
+    FloatArray,
+    IntArray,
+    LoadContext,
+    Signal,
+)
 from service.texts import principle_fields
 
 __all__ = ["ENCODER_DIR", "DenseRetriever"]

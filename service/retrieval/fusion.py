@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -11,6 +11,10 @@ import numpy.typing as npt
 from service.catalog import BoolArray, Catalog
 from service.query import Query
 from service.retrieval.base import FloatArray, Ranked, Retriever, Signal, Signals
+
+if TYPE_CHECKING:
+    from service.index import LoadedIndex
+    from service.settings import Settings
 
 __all__ = ["Retrieval", "Variant"]
 
@@ -41,6 +45,14 @@ class Retrieval:
         self.weights = {r.name: weights.get(r.name, 1.0) for r in retrievers}
         self.fusion = fusion
         self.rrf_k = rrf_k
+
+    @classmethod
+    def for_index(cls, index: LoadedIndex, settings: Settings) -> Retrieval:
+        """The retrieval of a loaded index as the settings fuse it: what serving and the build's
+        confidence fit both rank with."""
+        return cls(
+            index.catalog, index.retrievers, settings.fusion_weights(), settings.fusion, settings.rrf_k
+        )
 
     def signals(self, query: Query, names: Iterable[str] | None = None) -> dict[str, Signal]:
         """Each retriever's signal for the query (or only the named ones), in registration order."""

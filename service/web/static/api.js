@@ -75,3 +75,14 @@ export async function typeLabels() {
   }
   return types;
 }
+
+// the request limits the API declares (its OpenAPI schema), fetched once per page load, so a text box
+// never allows more than the server takes nor less: the pydantic field is the one place they are set
+let schemas = null;
+export async function inputLimit(model, field) {
+  if (!schemas) {
+    schemas = get("/openapi.json").then((r) => r.components.schemas);
+    schemas.catch(() => (schemas = null));
+  }
+  return (await schemas)[model].properties[field].maxLength;
+}

@@ -3,6 +3,7 @@
 // (#/ask?q=…), so going back from an article shows the answer again.
 
 import { adviceSource, articleHref, h, principleLink, queryForm, setTitle, showResult, typeBadge, withCitations } from "./dom.js";
+import { inputLimit } from "./api.js";
 
 export async function render(view, _args, params) {
   const question = params.get("q") || "";
@@ -17,7 +18,7 @@ export async function render(view, _args, params) {
       enterSubmits: true,
       id: "question",
       rows: 2,
-      maxlength: 500,
+      maxlength: await inputLimit("AskRequest", "question"),
       placeholder: "例如：社群定位分哪几步？",
     }),
   );

@@ -3,6 +3,7 @@
 // the curator), fixes and related principles. The situation lives in the hash (#/diagnose?s=…).
 
 import { adviceSource, articleHref, h, principleLink, queryForm, setTitle, showResult, typeBadge, withCitations } from "./dom.js";
+import { inputLimit } from "./api.js";
 
 export async function render(view, _args, params) {
   const situation = params.get("s") || "";
@@ -16,7 +17,7 @@ export async function render(view, _args, params) {
       value: situation,
       id: "situation",
       rows: 5,
-      maxlength: 2000,
+      maxlength: await inputLimit("DiagnoseRequest", "situation"),
       placeholder: "描述你的社群现在的情况，例如：群里全是广告，没人说话，新人进来也不发言",
     }),
   );

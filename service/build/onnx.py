@@ -6,6 +6,13 @@ the index: the atomic `index/current` swap, the Docker image. What is exported i
 settings recorded here. Covered: a Hugging Face transformer followed by mean or CLS pooling and optionally
 Normalize, with a fast tokenizer. Anything else, or a copy whose vectors drift from torch's, raises
 `ExportError`; `kb build` then logs why and serving encodes with torch.
+
+Exporting and quantising the model takes most of a build's time once document vectors come from the
+cache (service/build/vector_cache.py); the export depends only on the model, so a build for the same
+model copies the previous one's encoder files byte for byte (which also keeps their checksums, so a
+build after `kb remove` has the manifest it had before `kb add`) and checks them against this build's
+vectors the way an export is checked (`reuse_or_export`). Anything else exports afresh, and so does an
+export quantised in a way this version no longer tries (an older, slower one).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import numpy as np
 
 from service.embedder import (
     ONNX_CONFIG_FILE,
+    ONNX_FILES,
     ONNX_MODEL_FILE,
     ONNX_TOKENIZER_FILE,
     OnnxEmbedder,
@@ -42,6 +50,7 @@ __all__ = [
     "export_encoder",
     "export_or_explain",
     "parity",
+    "reuse_or_export",
 ]
 
 log = logging.getLogger("kb")
@@ -247,3 +256,34 @@ def _quiet() -> Iterator[None]:
                 lg.setLevel(level)
             for h in [h for h in root.handlers if h not in handlers]:
                 root.removeHandler(h)
+
+
+def _reuse(previous: Path, name: str, folder: Path, texts: list[str], vecs: Vectors) -> bool:
+    try:
+        config = OnnxEncoderConfig.model_validate_json((previous / ONNX_CONFIG_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    if config.model != name or not all((previous / f).is_file() for f in ONNX_FILES):
+        return False
+    if config.quantisation not in {q.name for q in QUANTISATIONS}:
+        return False
+    folder.mkdir(parents=True)
+    for f in ONNX_FILES:
+        shutil.copyfile(previous / f, folder / f)
+    cosine = parity(folder, texts, vecs)
+    if cosine < MIN_PARITY_COSINE:
+        log.warning("previous ONNX encoder drifts from torch (cosine %.4f): exporting afresh", cosine)
+        shutil.rmtree(folder, ignore_errors=True)
+        return False
+    return True
+
+
+def reuse_or_export(
+    embedder: SentenceTransformerEmbedder, previous: Path, folder: Path, texts: list[str], vecs: Vectors
+) -> bool:
+    """The EncoderExport of `kb build`: the previous build's encoder (`previous`) if it fits, else a new
+    export."""
+    if previous.is_dir() and _reuse(previous, embedder.name, folder, texts, vecs):
+        log.info("ONNX encoder reused from the previous build")
+        return True
+    return export_or_explain(embedder, folder, texts, vecs)

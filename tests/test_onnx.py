@@ -12,11 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.embedder import OnnxEmbedder, SentenceTransformerEmbedder
-from service.errors import IndexError_
-from service.index import load_index
-from service.kb import KnowledgeBase
-from service.onnx_export import (
+from service.build.onnx import (
     MIN_PARITY_COSINE,
     QUANTISATIONS,
     ExportError,
@@ -24,6 +20,10 @@ from service.onnx_export import (
     export_or_explain,
     parity,
 )
+from service.embedder import OnnxEmbedder, SentenceTransformerEmbedder
+from service.errors import IndexError_
+from service.index import load_index
+from service.kb import KnowledgeBase
 from service.query import make_query_embedder
 from service.settings import Settings
 
@@ -36,7 +36,7 @@ def test_built_index_carries_a_checked_encoder(kb: KnowledgeBase) -> None:
         manifest.files
     )
     config = json.loads((kb.index.path / "encoder" / "encoder.json").read_text(encoding="utf-8"))
-    # exported from the query encoder adapted to the corpus at this build (service/query_model.py)
+    # exported from the query encoder adapted to the corpus at this build (service/build/query_side.py)
     assert manifest.query_model is not None and config["model"].endswith(manifest.query_model)
     assert config["pooling"] == "mean" and config["max_length"] == 512
     assert config["parity_min_cosine"] >= MIN_PARITY_COSINE
@@ -121,7 +121,7 @@ def test_tampered_encoder_is_refused(tmp_path: Path, settings: Settings) -> None
 
 
 def test_an_export_quantised_the_old_way_is_not_reused(kb: KnowledgeBase, tmp_path: Path) -> None:
-    from service.encoder_reuse import _reuse
+    from service.build.onnx import _reuse
 
     dense = kb.index.retriever("dense")
     texts = [dense.evidence[i].text for i in range(0, len(dense.evidence), 200)]

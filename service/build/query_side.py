@@ -1,7 +1,7 @@
 """The query side of dense retrieval, prepared by `kb build`: which model encodes queries, and its ONNX copy.
 
 Documents are always encoded by the base model on torch (fp32). Queries are encoded by the base model
-adapted to the corpus (service/adapt.py) unless KB_ADAPT=false or the model cannot be trained here (a
+adapted to the corpus (service/build/adapt.py) unless KB_ADAPT=false or the model cannot be trained here (a
 test's fake embedder), then exported to int8 ONNX for serving and checked against its own torch vectors.
 The adapted model is cached under `index/adapted/<hash of base model, corpus and settings>/`, so an
 unchanged corpus does not retrain; the build records which one it used (`query_model` in the manifest),
@@ -16,18 +16,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from service.adapt import AdaptConfig, DocumentVectors, adaptation_key, train
 from service.aliases import AliasTable
+from service.build.adapt import AdaptConfig, adaptation_key, train
+from service.build.onnx import PARITY_PROBES, reuse_or_export
 from service.embedder import Embedder, SentenceTransformerEmbedder, resolve_model
-from service.encoder_reuse import reuse_or_export
+from service.index import ADAPTED_DIR
 from service.models import Principle
-from service.onnx_export import PARITY_PROBES
+from service.retrieval.base import DocumentVectors
 
-__all__ = ["ADAPTED_DIR", "QuerySide", "QuerySideBuilder"]
+__all__ = ["QuerySide", "QuerySideBuilder"]
 
 log = logging.getLogger("kb")
 
-ADAPTED_DIR = "adapted"
 ENCODER_DIR = "encoder"
 
 # (build folder, the documents as encoded) -> manifest fields ("encoder", "query_model")

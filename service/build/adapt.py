@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from service.aliases import AliasTable
 from service.models import Principle
 from service.normalize import normalize_text
+from service.retrieval.base import DocumentVectors
 
 if TYPE_CHECKING:
     import torch
@@ -278,15 +278,6 @@ def train(
         raise
     say(f"query encoder adapted in {time.time() - started:.0f}s on {len(examples)} curated examples")
     return out_dir
-
-
-@dataclass(frozen=True)
-class DocumentVectors:
-    """The index's document side as training sees it."""
-
-    vectors: npt.NDArray[np.float32]  # unit rows
-    owners: npt.NDArray[np.int64]  # principle of each row
-    texts: list[str]  # normalised text of each row
 
 
 def _embed(model: object, texts: list[str]) -> torch.Tensor:
