@@ -8,7 +8,7 @@ It satisfies `service.operations.Operations`, like the HTTP client.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from service import ask as ask_policy
@@ -155,12 +155,17 @@ class KnowledgeBase:
 
     # -- queries --------------------------------------------------------------------------------------
 
-    def search(self, req: SearchRequest, variant: Variant = "fused") -> SearchResponse:
+    def search(
+        self, req: SearchRequest, variant: Variant = "fused", within: Collection[str] | None = None
+    ) -> SearchResponse:
+        """`within`: only these principle ids (a caller's own filter, e.g. Dify's metadata conditions,
+        beside `types` and `docs`); relevance is then shared out over that ranking, as with `types`."""
         served = self._served
         types = served.catalog.check_names(req.types, "types")
         docs = served.catalog.check_names(req.docs, "docs")
         query = self.encoder.query(req.query)
-        return _search(served, query, served.catalog.mask(types, docs), req.k, variant, req.min_relevance)
+        mask = served.catalog.mask(types, docs, within)
+        return _search(served, query, mask, req.k, variant, req.min_relevance)
 
     def search_batch(self, req: SearchBatchRequest, variant: Variant = "fused") -> SearchBatchResponse:
         """Each query ranked as by `search`, all of them encoded in one call."""

@@ -17,8 +17,20 @@ from service.api.access import Access, GuardedRoute, guard_asgi
 from service.api.admission import Admission
 from service.api.caching import CachedRoute, cache_control
 from service.api.deps import KBDep, get_kb
+from service.api.dialects import NATIVE, Dialect, render_by_path
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
-from service.api.routers import admin, assistants, browse, curation, documents, meta, query, web
+from service.api.routers import (
+    admin,
+    assistants,
+    browse,
+    curation,
+    dify,
+    documents,
+    meta,
+    openai_compat,
+    query,
+    web,
+)
 from service.kb import KnowledgeBase
 from service.metrics import Metrics
 from service.middleware import AccessLog, BodyLimit, HeadAsGet, StreamLimit
@@ -82,7 +94,12 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
 
     # added innermost first: the access log sees every request, CORS answers preflights before any route
     app.add_middleware(HeadAsGet)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # a body over the limit is refused before any route matches: the path says whose shape the error takes
+    dialects = {
+        r.prefix: r.route_class.dialect for r in _routers() if issubclass(r.route_class, GuardedRoute)
+    }
+    by_path = {prefix: d for prefix, d in dialects.items() if prefix and d is not NATIVE}
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, render=render_by_path(by_path))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -132,11 +149,15 @@ def _routers() -> tuple[APIRouter, ...]:
         assistants.router,
         admin.router,
         curation.router,
+        dify.router,
+        openai_compat.router,
     )
 
 
 def _errors_per_route(schema: dict[str, Any]) -> None:
-    """Each operation lists only the error statuses it can return (the app declares them all)."""
+    """Each operation lists only the error statuses it can return (the app declares them all), in the
+    shape its dialect renders them (service/api/dialects.py)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
     for route in (r for router in _routers() for r in router.routes):
         if not isinstance(route, GuardedRoute) or not route.include_in_schema:
             continue
@@ -149,6 +170,25 @@ def _errors_per_route(schema: dict[str, Any]) -> None:
                 code: r for code, r in op["responses"].items() if not code.isdigit() or int(code) < 400
                 or int(code) in possible
             }  # fmt: skip
+            if route.dialect is not NATIVE:
+                _in_dialect(op, route.dialect, possible, components)
+
+
+def _in_dialect(op: dict[str, Any], dialect: Dialect, possible: set[int], components: dict[str, Any]) -> None:
+    """A dialect route's errors: its statuses (Dify's 403 for a key error, OpenAI's 400 for invalid
+    input), each with its error body."""
+    model = dialect.model
+    defs = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(defs.pop("$defs", {}))
+    components[model.__name__] = defs
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+    ours = {c: op["responses"].pop(c) for c in list(op["responses"]) if c.isdigit() and int(c) >= 400}
+    for status in sorted(s for s in possible if s >= 400):
+        final = str(dialect.statuses.get(status, status))
+        description = (ours.get(str(status)) or {}).get("description", "error")
+        if final in op["responses"]:  # two of our statuses answered as one of theirs
+            description = f"{op['responses'][final]['description']}; {description}"
+        op["responses"][final] = {"description": description, "content": content}
 
 
 def route_errors(route: GuardedRoute, method: str) -> set[int]:
