@@ -115,7 +115,7 @@ def choose_mode(text: str) -> Operation:
     statement of a sentence's length, or a first-person account ("我们群…") even when it ends in a
     question; a text that opens with a question word, or a short topic, is a question. Longer than a
     question may be, it is a situation. On the labelled requests (eval/, corpus/calibration/) this agrees
-    with the label 93 % of the time (scripts/mode_agreement.py); the rest are told-and-asked texts either
+    with the label 94 % of the time (scripts/mode_agreement.py); the rest are told-and-asked texts either
     operation answers."""
     text = text.strip()
     if len(text) > MAX_QUERY_CHARS:
@@ -136,6 +136,9 @@ _POINT = re.compile(
 _EXPAND = re.compile(
     r"展开|展開|详细|詳細|具体|具體|细说|細說|多说|多說|说说|說說|讲讲|講講|解释|解釋|什么意思|什麼意思|怎么做|怎麼做"
 )
+_FILLER = re.compile(r"[\s?？。.!！,，、请請再能把可以吗嗎呢吧啊一下这這那个個点點的]")
+# characters a follow-up may say beside those
+FOLLOW_UP_REST = 4
 # a 参考 entry: "- [n] [label](url)"
 _REFERENCE = re.compile(r"^- \[(\d+)\] \[(?:[^\]\\]|\\.)*\]\((\S+?)\)", re.MULTILINE)
 
@@ -184,8 +187,10 @@ def follow_up(text: str, previous: str | None) -> str | None:
     m = _POINT.search(text)
     if m is None:
         return None
-    bare = len(_POINT.sub("", text).strip(" ?？。.!！呢")) == 0  # only "第二点?" itself
-    if not (bare or _EXPAND.search(text)):
+    # what is left beside the point, the asking to expand and the filler words: a follow-up says little
+    # else ("能把第二点再展开讲讲吗"); "社群定位的第二个步骤具体要做哪些准备" is a question of its own
+    rest = _FILLER.sub("", _EXPAND.sub("", _POINT.sub("", text)))
+    if not (rest == "" or (_EXPAND.search(text) and len(rest) <= FOLLOW_UP_REST)):
         return None
     n = _number(m.group(1) or m.group(2))
     return references(previous).get(n) if n else None
