@@ -16,11 +16,10 @@ from pathlib import Path
 from service.chat import choose_mode
 
 ROOT = Path(__file__).resolve().parents[1]
+STRESS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "eval" / "stress").glob("*.jsonl"))
 SETS = {
     "tune": ["eval/tune.jsonl", "corpus/calibration/tune.jsonl"],
-    "held out: eval/test.jsonl and eval/stress": ["eval/test.jsonl", *sorted(
-        str(p.relative_to(ROOT)) for p in (ROOT / "eval" / "stress").glob("*.jsonl")
-    )],  # fmt: skip
+    "held out: eval/test.jsonl and eval/stress": ["eval/test.jsonl", *STRESS],
     "held out: corpus/calibration/labelled.jsonl": ["corpus/calibration/labelled.jsonl"],
 }
 
