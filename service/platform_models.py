@@ -42,8 +42,9 @@ __all__ = [
 
 
 class _Foreign(BaseModel):
-    # another platform's request: fields we do not read are ignored, not refused (see the module doc)
-    model_config = ConfigDict(extra="ignore")
+    # another platform's request: fields we do not read are ignored, not refused (see the module doc);
+    # the ones we read are strict, as ours are ("top_k": "5" or a true among numbers is a caller's bug)
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
 # -- Dify: External Knowledge API ------------------------------------------------------------------------

@@ -31,6 +31,8 @@ from service.api.routers import (
     query,
     web,
 )
+from service.chat import MODELS
+from service.external_knowledge import knowledge_ids
 from service.kb import KnowledgeBase
 from service.metrics import Metrics
 from service.middleware import AccessLog, BodyLimit, HeadAsGet, StreamLimit
@@ -133,6 +135,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     param["schema"] = {
                         "anyOf": [{"type": "string", "enum": enums[param["name"]]}, {"type": "null"}]
                     }
+            # the platforms' names: the knowledge_ids this index answers, the models the chat serves
+            models = schema["components"]["schemas"]
+            models["DifyRetrievalRequest"]["properties"]["knowledge_id"]["enum"] = knowledge_ids(catalog)
+            models["ChatCompletionRequest"]["properties"]["model"]["enum"] = list(MODELS)
             app.openapi_schema = schema
         return schema
     return app.openapi_schema
