@@ -86,6 +86,7 @@ def keyed(
 def test_dify_registers_the_endpoint_with_the_right_key_only(keyed: str) -> None:
     ok = dify_registration_check(keyed, KEY)
     assert ok.status_code not in (502, 404, 403)  # what Dify refuses
+    assert ok.status_code == 415 and ok.json()["error_code"] == 415  # no JSON body: the key was fine
     refused = dify_registration_check(keyed, "wrong")
     assert refused.status_code == 403
     assert refused.json() == {

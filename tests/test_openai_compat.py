@@ -183,7 +183,13 @@ def test_a_chat_front_ends_typical_request(client: openai.OpenAI) -> None:
         model="community-ops-kb",
         messages=[
             {"role": "system", "content": "You are a helpful assistant. 用中文回答。"},
-            {"role": "user", "content": [{"type": "text", "text": QUESTION}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": QUESTION},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                ],
+            },
             {"role": "assistant", "content": earlier},
             {"role": "user", "content": "第二点展开说说"},
         ],
@@ -210,6 +216,29 @@ def test_a_chat_front_ends_typical_request(client: openai.OpenAI) -> None:
         ],
     )
     assert _extra(again, "mode") == "diagnose"
+
+
+def test_generation_options_are_accepted_and_ignored(client: openai.OpenAI) -> None:
+    plain = client.chat.completions.create(
+        model="community-ops-kb", messages=[{"role": "user", "content": QUESTION}]
+    )
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}
+    tuned = client.chat.completions.create(
+        model="community-ops-kb",
+        messages=[{"role": "user", "content": QUESTION}],
+        n=2,
+        stop=["\n"],
+        seed=7,
+        max_completion_tokens=5,
+        tools=[tool],  # type: ignore[list-item]
+        tool_choice="auto",
+        response_format={"type": "json_object"},
+        extra_headers={"X-Request-ID": "feedback-me-42"},
+    )
+    assert len(tuned.choices) == 1
+    assert tuned.choices[0].message.content == plain.choices[0].message.content
+    # a client's own request id is the completion's
+    assert tuned.id == "chatcmpl-feedback-me-42" and _extra(tuned, "request_id") == "feedback-me-42"
 
 
 def test_errors_are_openai_exceptions(client: openai.OpenAI, base: str) -> None:
@@ -253,5 +282,7 @@ def test_the_error_shape_is_openais_on_these_routes_only(base: str) -> None:
     assert resp.json()["error"]["code"] == "bad_request"
     unauthorized = httpx.get(f"{base}/v1/models")
     assert unauthorized.status_code == 401 and unauthorized.json()["error"]["type"] == "authentication_error"
+    big = httpx.post(f"{base}/v1/chat/completions", content=b"{" + b" " * 70_000 + b"}", headers=auth)
+    assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
     ours = httpx.post(f"{base}/ask", json={"question": ""}, headers=auth)
     assert ours.status_code == 422 and set(ours.json()["error"]) == {"code", "message"}
