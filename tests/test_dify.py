@@ -281,3 +281,20 @@ def test_other_routes_keep_our_error_shape(keyed: str) -> None:
 def test_without_keys_the_key_dify_sends_is_not_checked(server_url: str) -> None:
     resp = dify_retrieval(f"{server_url}/dify", "anything-dify-sends", "社群定位分哪几步")
     assert resp.status_code == 200 and len(resp.json()["records"]) == 3
+
+
+def test_the_openapi_document_describes_the_dify_route(keyed: str) -> None:
+    doc = httpx.get(
+        f"{keyed.removesuffix('/dify')}/openapi.json", headers={"Authorization": f"Bearer {KEY}"}
+    ).json()
+    responses = doc["paths"]["/dify/retrieval"]["post"]["responses"]
+    # Dify's statuses (403, not 401, for a key error), each error in Dify's shape
+    assert sorted(responses) == ["200", "400", "403", "404", "413", "415", "422", "500", "503"]
+    shapes = {r["content"]["application/json"]["schema"]["$ref"] for c, r in responses.items() if c != "200"}
+    assert shapes == {"#/components/schemas/DifyError"}
+    schemas = doc["components"]["schemas"]
+    assert set(schemas["DifyError"]["properties"]) == {"error_code", "error_msg"}
+    ids = schemas["DifyRetrievalRequest"]["properties"]["knowledge_id"]["enum"]
+    assert ids[:2] == ["all", "case"] and "pitfall" in ids and ids[-1] == "004"
+    tag = next(t for t in doc["tags"] if t["name"] == "platforms")
+    assert "API Endpoint `http://HOST:8000/dify`" in tag["description"]

@@ -286,3 +286,15 @@ def test_the_error_shape_is_openais_on_these_routes_only(base: str) -> None:
     assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
     ours = httpx.post(f"{base}/ask", json={"question": ""}, headers=auth)
     assert ours.status_code == 422 and set(ours.json()["error"]) == {"code", "message"}
+
+
+def test_the_openapi_document_describes_the_chat_routes(base: str) -> None:
+    doc = httpx.get(f"{base}/openapi.json", headers={"Authorization": f"Bearer {KEY}"}).json()
+    responses = doc["paths"]["/v1/chat/completions"]["post"]["responses"]
+    # OpenAI's 400 for invalid input (where our routes answer 422), each error in OpenAI's shape
+    assert sorted(responses) == ["200", "400", "401", "404", "413", "415", "500", "503"]
+    assert set(responses["200"]["content"]) == {"application/json", "text/event-stream"}
+    shapes = {r["content"]["application/json"]["schema"]["$ref"] for c, r in responses.items() if c != "200"}
+    assert shapes == {"#/components/schemas/OpenAIError"}
+    assert doc["components"]["schemas"]["ChatCompletionRequest"]["properties"]["model"]["enum"] == MODELS
+    assert "422" in doc["paths"]["/ask"]["post"]["responses"]  # ours keep ours

@@ -124,6 +124,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             description=app.description,
             routes=app.routes,
             openapi_version=app.openapi_version,
+            tags=TAGS,
         )
         _errors_per_route(schema)
         kb: KnowledgeBase | None = getattr(app.state, "kb", None)
@@ -142,6 +143,21 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             app.openapi_schema = schema
         return schema
     return app.openapi_schema
+
+
+# what the docs page says above a tag's routes (docs/platforms.md has the whole story)
+TAGS = [
+    {
+        "name": "platforms",
+        "description": "Other platforms' contracts, with their error shapes (docs/platforms.md). **Dify**: "
+        "Knowledge → External Knowledge API → add one with API Endpoint `http://HOST:8000/dify` (Dify "
+        "appends `/retrieval`) and API Key one of KB_API_KEYS (anything when none are set: it is then not "
+        "checked); then connect a knowledge base with External Knowledge ID `all`, a type (`pitfall`) or an "
+        "article (`004`). **OpenAI-compatible front-ends** (Open WebUI: Admin Panel → Settings → Connections "
+        "→ OpenAI API): base URL `http://HOST:8000/v1`, the same key, model `community-ops-kb` (ask or "
+        "diagnose chosen per message), `community-ops-kb-ask` or `community-ops-kb-diagnose`.",
+    }
+]
 
 
 def _routers() -> tuple[APIRouter, ...]:
