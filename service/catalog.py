@@ -6,7 +6,7 @@ introduces or belongs to, each list's members in order. Nothing here ranks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -101,8 +101,15 @@ class Catalog:
             )
         return group
 
-    def mask(self, types: set[str] | None = None, docs: set[str] | None = None) -> BoolArray:
+    def mask(
+        self, types: set[str] | None = None, docs: set[str] | None = None, ids: Collection[str] | None = None
+    ) -> BoolArray:
+        """Which principles a request may return; `ids` None: every id (an empty collection: none)."""
         keep = np.ones(len(self.principles), dtype=bool)
+        if ids is not None:
+            chosen = np.zeros(len(self.principles), dtype=bool)
+            chosen[[self.position[i] for i in ids if i in self.position]] = True
+            keep &= chosen
         if types:
             keep &= np.isin(self._types, list(types))
         if docs:

@@ -6,6 +6,8 @@ KBError                      code, message
 │   ├── UnknownDocumentError a document (short id or file name) the index lacks -> 422, exit 2
 │   └── DuplicateError       `kb add` of an article already in the corpus -> 409, exit 2
 ├── NotFoundError            an unknown principle id                     -> 404, exit 2
+│   ├── UnknownKnowledgeError a Dify knowledge_id that names no scope   -> 404
+│   └── UnknownModelError    an OpenAI-compatible model name we do not serve -> 404
 ├── BusyError                another build or corpus write holds the lock -> 409, exit 1
 ├── CorpusError              a curated file is invalid (quote not found, ambiguous, bad field)
 ├── IndexError_              the index is missing, stale, corrupt or built for another model -> 503
@@ -35,6 +37,8 @@ __all__ = [
     "KBError",
     "NotFoundError",
     "UnknownDocumentError",
+    "UnknownKnowledgeError",
+    "UnknownModelError",
     "UnknownTypeError",
     "code_for_status",
     "describe_validation",
@@ -77,6 +81,14 @@ class NotFoundError(KBError):
     code = "not_found"
 
 
+class UnknownKnowledgeError(NotFoundError):
+    code = "unknown_knowledge"
+
+
+class UnknownModelError(NotFoundError):
+    code = "model_not_found"
+
+
 class CorpusError(KBError):
     code = "corpus_invalid"
 
@@ -104,6 +116,8 @@ EDGE_CODES: Mapping[str, Edge] = {
     UnknownTypeError.code: Edge(422, 2),
     UnknownDocumentError.code: Edge(422, 2),
     NotFoundError.code: Edge(404, 2),
+    UnknownKnowledgeError.code: Edge(404, 2),
+    UnknownModelError.code: Edge(404, 2),
     DuplicateError.code: Edge(409, 2),
     BusyError.code: Edge(409, 1),
     CorpusError.code: Edge(500, 1),

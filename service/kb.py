@@ -9,6 +9,7 @@ It satisfies `service.operations.Operations`, like the HTTP client.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 from service import ask as ask_policy
 from service import diagnose as diagnose_policy
@@ -85,8 +86,12 @@ class KnowledgeBase:
 
     # -- queries --------------------------------------------------------------------------------------
 
-    def search(self, req: SearchRequest, variant: Variant = "fused") -> SearchResponse:
-        return search_policy.search(req, self.encoder.query(req.query), self._served, variant)
+    def search(
+        self, req: SearchRequest, variant: Variant = "fused", within: Collection[str] | None = None
+    ) -> SearchResponse:
+        """`within`: only these principle ids (a caller's own filter, e.g. Dify's metadata conditions,
+        beside `types` and `docs`); relevance is then shared out over that ranking, as with `types`."""
+        return search_policy.search(req, self.encoder.query(req.query), self._served, variant, within)
 
     def search_batch(self, req: SearchBatchRequest, variant: Variant = "fused") -> SearchBatchResponse:
         """Each query ranked as by `search`, all of them encoded in one call."""

@@ -87,6 +87,8 @@ class AccessLog:
             return await self.app(scope, receive, send)
         given = header(scope, b"x-request-id")
         rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        # for the routes that return it in their body (a chat completion's id), via request.state
+        scope.setdefault("state", {})["request_id"] = rid
         method = scope["method"] if scope["method"] in _METHODS else "other"
         started = time.perf_counter()
         status = 500
@@ -126,9 +128,18 @@ class BodyLimit:
     can then never turn "too large" into a parse error of its own. Bodies are small (64 KiB), so
     holding one costs nothing."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, render: Callable[[Scope, str, str], ASGIApp] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # the error response for a path (another platform's routes answer in its shape); ours by default
+        self.render = render
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, message: str) -> None:
+        if self.render is None:
+            return await send_error(send, "too_large", message)
+        await self.render(scope, "too_large", message)(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"}:
@@ -136,7 +147,7 @@ class BodyLimit:
         too_large = f"request body over {self.max_bytes} bytes"
         declared = header(scope, b"content-length")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            return await send_error(send, "too_large", too_large)
+            return await self._too_large(scope, receive, send, too_large)
         chunks: list[bytes] = []
         seen = 0
         while True:
@@ -146,7 +157,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             seen += len(chunk)
             if seen > self.max_bytes:
-                return await send_error(send, "too_large", too_large)
+                return await self._too_large(scope, receive, send, too_large)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break

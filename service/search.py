@@ -3,6 +3,8 @@ whether the articles cover the query at all."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from service.hits import to_hit
 from service.models import Hit, SearchRequest, SearchResponse
 from service.query import Query
@@ -12,9 +14,17 @@ from service.served import Served
 __all__ = ["relevance", "search"]
 
 
-def search(req: SearchRequest, query: Query, served: Served, variant: Variant = "fused") -> SearchResponse:
+def search(
+    req: SearchRequest,
+    query: Query,
+    served: Served,
+    variant: Variant = "fused",
+    within: Collection[str] | None = None,
+) -> SearchResponse:
+    """`within` keeps only those principle ids, beside the request's types and docs."""
     catalog = served.catalog
-    mask = catalog.mask(catalog.check_names(req.types, "types"), catalog.check_names(req.docs, "docs"))
+    types, docs = catalog.check_names(req.types, "types"), catalog.check_names(req.docs, "docs")
+    mask = catalog.mask(types, docs, within)
     signals = served.retrieval.signals(query)
     ranked = served.retrieval.rank(signals, mask, req.k, variant)
     conf = served.judge.probability("search", query, served.retrieval, signals)

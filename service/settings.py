@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     build_lock_timeout: float = Field(
         600.0, ge=0, description="how long `kb build` waits for another build of the same index folder"
     )
+    public_url: str | None = Field(
+        None,
+        description="the server's address as people reach it (e.g. https://kb.example.com), for the links "
+        "to the web UI's article view in Dify records and chat replies; unset = the address each request "
+        "came to",
+    )
     host: str = Field("127.0.0.1", description="`kb serve` bind address")
     port: int = Field(8000, ge=1, le=65535, description="`kb serve` port")
 

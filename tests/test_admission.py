@@ -76,6 +76,21 @@ def test_beyond_the_queue_a_costly_request_is_refused_at_once(gated: tuple[TestC
         assert client.post("/tools/call", json=call).status_code == 503
         mcp = client.post("/mcp", json=MCP_CALL, headers=MCP_HEADERS)
         assert mcp.status_code == 503 and mcp.json()["error"]["code"] == "overloaded"
+        # the platforms' routes too, each refusal in that platform's error shape
+        setting = {"top_k": 2, "score_threshold": 0.0}
+        dify = client.post(
+            "/dify/retrieval", json={"knowledge_id": "all", "query": "入群门槛", "retrieval_setting": setting}
+        )
+        assert (
+            dify.status_code == 503
+            and dify.headers["retry-after"] == "2"
+            and dify.json()["error_code"] == 503
+        )
+        turn = {"model": "community-ops-kb", "messages": [{"role": "user", "content": "社群定位分哪几步?"}]}
+        completion = client.post("/v1/chat/completions", json=turn)
+        assert completion.status_code == 503 and completion.json()["error"]["code"] == "overloaded"
+        assert completion.json()["error"]["type"] == "server_error"
+        assert client.get("/v1/models").status_code == 200
         # cheap routes are never held back
         assert client.get("/health").status_code == 200
         assert client.get("/tools").status_code == 200

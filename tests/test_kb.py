@@ -55,3 +55,17 @@ def test_search_batch_encodes_its_queries_in_one_call(
     out = kb.search_batch(SearchBatchRequest(queries=queries, k=3))
     assert calls == [32] and [r.query for r in out.results] == queries
     assert all(len(r.hits) == 3 for r in out.results)
+
+
+def test_search_within_a_callers_own_ids(kb: KnowledgeBase) -> None:
+    """`within` (Dify's metadata conditions) ranks only those principles, like a type filter does."""
+    req = SearchRequest(query="群里全是广告", k=5)
+    everything = kb.search(req)
+    chosen = {h.id for h in everything.hits[1:4]} | {"p001-positioning-5w1h"}
+    within = kb.search(req, within=chosen)
+    assert {h.id for h in within.hits} == chosen
+    # the same order as the whole ranking, relevance shared out over this ranking's own top
+    assert [h.id for h in within.hits][:3] == [h.id for h in everything.hits[1:4]]
+    assert within.hits[0].relevance == within.confidence
+    assert kb.search(req, within=set()).hits == []
+    assert kb.search(req, within=None) == everything

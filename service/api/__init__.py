@@ -17,11 +17,25 @@ from service.api.access import Access, GuardedRoute, guard_asgi
 from service.api.admission import Admission
 from service.api.caching import CachedRoute, cache_control
 from service.api.deps import KBDep, get_kb
+from service.api.dialects import NATIVE, Dialect, render_by_path
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
-from service.api.routers import admin, assistants, browse, curation, documents, meta, query, web
+from service.api.routers import (
+    admin,
+    assistants,
+    browse,
+    curation,
+    dify,
+    documents,
+    meta,
+    openai_compat,
+    query,
+    web,
+)
 from service.kb import KnowledgeBase
 from service.metrics import Metrics
 from service.middleware import AccessLog, BodyLimit, HeadAsGet, StreamLimit
+from service.platforms.chat import MODELS
+from service.platforms.dify import knowledge_ids
 from service.settings import Settings, get_settings
 
 __all__ = ["KBDep", "create_app", "get_kb"]
@@ -82,7 +96,12 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
 
     # added innermost first: the access log sees every request, CORS answers preflights before any route
     app.add_middleware(HeadAsGet)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # a body over the limit is refused before any route matches: the path says whose shape the error takes
+    dialects = {
+        r.prefix: r.route_class.dialect for r in _routers() if issubclass(r.route_class, GuardedRoute)
+    }
+    by_path = {prefix: d for prefix, d in dialects.items() if prefix and d is not NATIVE}
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, render=render_by_path(by_path))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -105,6 +124,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             description=app.description,
             routes=app.routes,
             openapi_version=app.openapi_version,
+            tags=TAGS,
         )
         _errors_per_route(schema)
         kb: KnowledgeBase | None = getattr(app.state, "kb", None)
@@ -116,9 +136,28 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     param["schema"] = {
                         "anyOf": [{"type": "string", "enum": enums[param["name"]]}, {"type": "null"}]
                     }
+            # the platforms' names: the knowledge_ids this index answers, the models the chat serves
+            models = schema["components"]["schemas"]
+            models["DifyRetrievalRequest"]["properties"]["knowledge_id"]["enum"] = knowledge_ids(catalog)
+            models["ChatCompletionRequest"]["properties"]["model"]["enum"] = list(MODELS)
             app.openapi_schema = schema
         return schema
     return app.openapi_schema
+
+
+# what the docs page says above a tag's routes (docs/platforms.md has the whole story)
+TAGS = [
+    {
+        "name": "platforms",
+        "description": "Other platforms' contracts, with their error shapes (docs/platforms.md). **Dify**: "
+        "Knowledge → External Knowledge API → add one with API Endpoint `http://HOST:8000/dify` (Dify "
+        "appends `/retrieval`) and API Key one of KB_API_KEYS (anything when none are set: it is then not "
+        "checked); then connect a knowledge base with External Knowledge ID `all`, a type (`pitfall`) or an "
+        "article (`004`). **OpenAI-compatible front-ends** (Open WebUI: Admin Panel → Settings → Connections "
+        "→ OpenAI API): base URL `http://HOST:8000/v1`, the same key, model `community-ops-kb` (ask or "
+        "diagnose chosen per message), `community-ops-kb-ask` or `community-ops-kb-diagnose`.",
+    }
+]
 
 
 def _routers() -> tuple[APIRouter, ...]:
@@ -132,11 +171,15 @@ def _routers() -> tuple[APIRouter, ...]:
         assistants.router,
         admin.router,
         curation.router,
+        dify.router,
+        openai_compat.router,
     )
 
 
 def _errors_per_route(schema: dict[str, Any]) -> None:
-    """Each operation lists only the error statuses it can return (the app declares them all)."""
+    """Each operation lists only the error statuses it can return (the app declares them all), in the
+    shape its dialect renders them (service/api/dialects.py)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
     for route in (r for router in _routers() for r in router.routes):
         if not isinstance(route, GuardedRoute) or not route.include_in_schema:
             continue
@@ -149,6 +192,25 @@ def _errors_per_route(schema: dict[str, Any]) -> None:
                 code: r for code, r in op["responses"].items() if not code.isdigit() or int(code) < 400
                 or int(code) in possible
             }  # fmt: skip
+            if route.dialect is not NATIVE:
+                _in_dialect(op, route.dialect, possible, components)
+
+
+def _in_dialect(op: dict[str, Any], dialect: Dialect, possible: set[int], components: dict[str, Any]) -> None:
+    """A dialect route's errors: its statuses (Dify's 403 for a key error, OpenAI's 400 for invalid
+    input), each with its error body."""
+    model = dialect.model
+    defs = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(defs.pop("$defs", {}))
+    components[model.__name__] = defs
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+    ours = {c: op["responses"].pop(c) for c in list(op["responses"]) if c.isdigit() and int(c) >= 400}
+    for status in sorted(s for s in possible if s >= 400):
+        final = str(dialect.statuses.get(status, status))
+        description = (ours.get(str(status)) or {}).get("description", "error")
+        if final in op["responses"]:  # two of our statuses answered as one of theirs
+            description = f"{op['responses'][final]['description']}; {description}"
+        op["responses"][final] = {"description": description, "content": content}
 
 
 def route_errors(route: GuardedRoute, method: str) -> set[int]:

@@ -7,7 +7,8 @@ an `Access`: OPEN (health), KEY (the default: needs a bearer key when KB_API_KEY
 any route with a body field. So a new route on any router is checked without anyone listing its path;
 `router()` makes KEY routers, and the app's own router is KEY too. The routes that are not FastAPI
 routes (the MCP transport, the docs) are wrapped with `guard_asgi` by the app factory. A router made
-with `costly=True` puts its POST routes behind admission control (service/api/admission.py).
+with `costly=True` puts its POST routes behind admission control (service/api/admission.py); one made
+with a `dialect` renders its errors in another platform's shape (service/api/dialects.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 
 from service.api.admission import Admission, Overloaded
-from service.api.errors import render
+from service.api.dialects import NATIVE, Dialect
 from service.middleware import ASGIApp, Receive, Scope, Send, header, send_error
 
 __all__ = ["Access", "GuardedRoute", "guard_asgi", "route_class", "router"]
@@ -69,6 +70,7 @@ def _retry_after(admission: Admission) -> dict[str, str]:
 class GuardedRoute(APIRoute):
     access: ClassVar[Access] = Access.KEY
     costly: ClassVar[bool] = False  # POST routes of this class go through admission control
+    dialect: ClassVar[Dialect] = NATIVE  # the shape its errors leave in
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -81,7 +83,7 @@ class GuardedRoute(APIRoute):
             problem = check(request.scope, self.access, _keys(request.app), takes_json)
             if problem is not None:
                 code, message, headers = problem
-                return render(code, message, headers=headers)
+                return self.dialect.render(request.scope, code, message, headers=headers)
             if not admitted:
                 return await handler(request)
             admission: Admission = request.app.state.admission
@@ -89,23 +91,27 @@ class GuardedRoute(APIRoute):
                 async with admission.slot():
                     return await handler(request)
             except Overloaded:
-                return render(OVERLOADED, admission.message(), headers=_retry_after(admission))
+                retry = _retry_after(admission)
+                return self.dialect.render(request.scope, OVERLOADED, admission.message(), headers=retry)
 
         return guarded
 
 
-def route_class(access: Access, costly: bool = False) -> type[APIRoute]:
-    """A GuardedRoute with this access (and admission control when costly), for a `route_class`."""
-    if access is Access.KEY and not costly:
+def route_class(access: Access, costly: bool = False, dialect: Dialect = NATIVE) -> type[APIRoute]:
+    """A GuardedRoute with this access (and admission control when costly, errors in `dialect`), for a
+    `route_class`."""
+    if access is Access.KEY and not costly and dialect is NATIVE:
         return GuardedRoute
-    name = f"{access.name.title()}{'Costly' if costly else ''}Route"
-    return type(name, (GuardedRoute,), {"access": access, "costly": costly})
+    name = f"{access.name.title()}{'Costly' if costly else ''}{dialect.name.title()}Route"
+    return type(name, (GuardedRoute,), {"access": access, "costly": costly, "dialect": dialect})
 
 
-def router(access: Access = Access.KEY, costly: bool = False, **kwargs: Any) -> APIRouter:
+def router(
+    access: Access = Access.KEY, costly: bool = False, dialect: Dialect = NATIVE, **kwargs: Any
+) -> APIRouter:
     """An APIRouter whose routes are guarded: KEY unless said otherwise; `costly`: its POST routes are
-    admitted by service/api/admission.py."""
-    return APIRouter(route_class=route_class(access, costly), **kwargs)
+    admitted by service/api/admission.py; `dialect`: its errors' shape (service/api/dialects.py)."""
+    return APIRouter(route_class=route_class(access, costly, dialect), **kwargs)
 
 
 def guard_asgi(

@@ -1,4 +1,5 @@
-"""Dependencies of the routes: the KnowledgeBase and the metrics, both living on app.state."""
+"""Dependencies of the routes: the KnowledgeBase and the metrics, both living on app.state; the address
+links to the web UI start with."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import Depends, Request
 from service.kb import KnowledgeBase
 from service.metrics import Metrics
 
-__all__ = ["KBDep", "MetricsDep", "get_kb", "get_metrics"]
+__all__ = ["BaseURLDep", "KBDep", "MetricsDep", "get_base_url", "get_kb", "get_metrics"]
 
 
 def get_kb(request: Request) -> KnowledgeBase:
@@ -22,5 +23,12 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+def get_base_url(request: Request) -> str:
+    """KB_PUBLIC_URL, or the address this request came to (its Host header): where links point."""
+    kb: KnowledgeBase = request.app.state.kb
+    return (kb.settings.public_url or str(request.base_url)).rstrip("/")
+
+
 KBDep = Annotated[KnowledgeBase, Depends(get_kb)]
+BaseURLDep = Annotated[str, Depends(get_base_url)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -1,4 +1,5 @@
-"""The exception handlers: every error, whatever raised it, leaves in the one shape of service.errors."""
+"""The exception handlers: every error, whatever raised it, leaves in the one shape of service.errors, or
+in the shape of the platform whose contract the route implements (its dialect: service/api/dialects.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.api.dialects import dialect_of
 from service.errors import (
     InputError,
     KBError,
@@ -72,25 +74,34 @@ def describe_unreadable_body(cause: BaseException | None) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    def rendered(
+        request: Request,
+        code: str,
+        message: str,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        return dialect_of(request.scope).render(request.scope, code, message, status, headers)
+
     @app.exception_handler(KBError)
     async def _kb_error(request: Request, exc: KBError) -> Response:
-        return render(exc.code, exc.message)
+        return rendered(request, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         broken = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
         if broken is not None:
             # FastAPI reports a JSON syntax error as a 422 whose field is the character offset
-            return render("bad_request", describe_bad_json(broken), 400)
-        return render(InputError.code, describe_validation(exc.errors()))
+            return rendered(request, "bad_request", describe_bad_json(broken), 400)
+        return rendered(request, InputError.code, describe_validation(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = str(exc.detail)
         if exc.status_code == 400 and "parsing the body" in message:
             message = describe_unreadable_body(exc.__cause__)
-        return render(code_for_status(exc.status_code), message, exc.status_code, exc.headers)
+        return rendered(request, code_for_status(exc.status_code), message, exc.status_code, exc.headers)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
-        return render("internal_error", "internal error; the server log has the details")
+        return rendered(request, "internal_error", "internal error; the server log has the details")
