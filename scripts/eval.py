@@ -53,20 +53,26 @@ def main() -> int:
     # each registered signal alone, then fused
     ap.add_argument("--variant", action="append", choices=[*sorted(REGISTRY), "fused"])
     ap.add_argument("-v", "--verbose", action="store_true")
+    # the figures per style of query too (rambling, multi, far, keyword, ...), each with its count
+    ap.add_argument("--by-style", action="store_true")
     args = ap.parse_args()
     score = _scorer(args.gold)
     gold = score.load(args.gold)
     kb = KnowledgeBase.load(get_settings())
     for variant in args.variant or [*sorted(REGISTRY), "fused"]:
         by_mode: dict[str, list[dict[str, float]]] = {}
+        by_style: dict[str, list[dict[str, float]]] = {}
+        refused_by_style: dict[str, list[bool]] = {}
         refused, answered_in, answered_all = [], [], []
         for q in gold:
             hits, answered = run(kb, q, variant)
             if q.get("ood"):
                 refused.append(answered is False)
+                refused_by_style.setdefault(q.get("style") or "-", []).append(answered is False)
                 continue
             row = score.score_query(q, hits)
             by_mode.setdefault(q["mode"], []).append(row)
+            by_style.setdefault(f"{q.get('style') or '-'}/{q['mode']}", []).append(row)
             answered_all.append(answered)
             if q["mode"] == "ask":
                 answered_in.append(answered)
@@ -77,6 +83,11 @@ def main() -> int:
         print(f"[{variant}]")
         for mode, rows in sorted(by_mode.items()):
             print(f"  {mode:9s}", json.dumps(score.aggregate(rows)))
+        if args.by_style:
+            for style, rows in sorted(by_style.items()):
+                print(f"  style {style:20s}", json.dumps(score.aggregate(rows)))
+            for style, flags in sorted(refused_by_style.items()):
+                print(f"  style {style + '/ood':20s}", json.dumps({"n": len(flags), "refused": sum(flags)}))
         overall = score.aggregate([r for rows in by_mode.values() for r in rows])
         if refused:
             overall["ood_refused"] = round(sum(refused) / len(refused), 4)
