@@ -64,6 +64,22 @@ class Query:
     clauses: tuple[Query, ...] = ()
     rewrites: tuple[Rewrite, ...] = field(default=())
 
+    def windows(self, size: int) -> list[Query]:
+        """Every run of `size` consecutive clauses as a Query of its own, for a text of more clauses than
+        that: its vector the normalised mean of the clauses' (no encoding: they are encoded already), its
+        normalised text theirs joined. A problem a user describes usually spans a few clauses; one clause
+        alone is often a fragment ("然后就是…") and the whole text mixes every problem."""
+        runs = [self.clauses[i : i + size] for i in range(len(self.clauses) - size + 1)] if size > 1 else []
+        out = []
+        for run in runs:
+            first, last = run[0].span, run[-1].span
+            assert first is not None and last is not None
+            mean = np.mean([c.vector for c in run], axis=0)
+            vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+            span = Match(text=self.text[first.start : last.end], start=first.start, end=last.end)
+            out.append(Query(span.text, "".join(c.normalized for c in run), vector, span=span))
+        return out
+
 
 def split_clauses(text: str) -> list[Match]:
     """Clauses of a text with offsets into it; short fragments join their neighbour."""
