@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
 
     # added innermost first: the access log sees every request, CORS answers preflights before any route
     app.add_middleware(HeadAsGet)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # the article upload's limit follows the article limit (a file may be 50 times its text)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger=curation.LARGER_BODIES)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -55,7 +55,7 @@ def extract(data: bytes, name: str, limit: int) -> Extracted:
         raise InputError(f"{name}: the file is empty (0 bytes): choose the file that holds the article")
     if len(data) > file_limit(limit):
         raise InputError(
-            f"{name}: {len(data):,} bytes is over the limit of {file_limit(limit):,} bytes for a file: "
+            f"{name}: the file is over the limit of {file_limit(limit):,} bytes: "
             "split the article, or save it without images, and add the parts"
         )
     kind = sniff(data, name)

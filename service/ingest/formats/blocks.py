@@ -65,9 +65,17 @@ class TextBuilder:
         self.blocks: list[Block] = []
 
     def add(self, text: str, kind: BlockKind, joined: bool = False, **where: Any) -> bool:
-        """Append a block (already tidied); False when it is empty and nothing was added."""
+        """Append a block (already tidied); False when it is empty and nothing was added. A block of
+        several lines (a `<br>`, a soft break kept) is a block per line, but for code."""
         if not text:
             return False
+        if "\n" in text and kind != "code":
+            first, *rest = text.split("\n")
+            self.add(first, kind, joined, **where)
+            for i, line in enumerate(rest, start=1):
+                shifted = {**where, "line": where["line"] + i} if where.get("line") else where
+                self.add(line, kind, **shifted)
+            return True
         if self._parts and not joined:
             self._parts.append("\n")
             self._pos += 1
