@@ -18,6 +18,7 @@ __all__ = [
     "PDF_PAGE_2_QUOTE",
     "blog_page",
     "docx_notes",
+    "docx_with_controls",
     "encrypted_docx",
     "encrypted_pdf",
     "image_pdf",
@@ -158,6 +159,43 @@ def docx_notes() -> bytes:
     doc.add_heading("还要注意", 1)
     doc.add_paragraph("不要在群里催续费，催得越多，退得越快。", style="List Bullet")
     doc.add_paragraph("最后提醒一句：续费不是最后一个月的事情，成员每个月都在决定要不要留下来。")
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def docx_with_controls() -> bytes:
+    """A Word document as templates and reviews leave them: a paragraph inside a content control
+    (w:sdt), a tracked insertion (w:ins) and deletion (w:del), a text box with its VML fallback."""
+    from docx import Document
+    from docx.oxml.ns import qn
+    from lxml import etree
+
+    doc = Document()
+    doc.add_heading("社群周报模板", 1)
+    body = doc.element.body
+    inside = doc.add_paragraph("内容控件里的一段话：每周五下午发周报。")._p
+    sdt = etree.Element(qn("w:sdt"))
+    etree.SubElement(sdt, qn("w:sdtContent")).append(inside)  # moves the paragraph into the control
+    body.insert(len(body) - 1, sdt)  # before the section properties, as Word places it
+    revised = doc.add_paragraph("周报要写三件事")._p
+    ins = etree.SubElement(revised, qn("w:ins"))
+    etree.SubElement(etree.SubElement(ins, qn("w:r")), qn("w:t")).text = "：进展、问题和下周计划。"
+    gone = etree.SubElement(revised, qn("w:del"))
+    etree.SubElement(etree.SubElement(gone, qn("w:r")), qn("w:delText")).text = "删掉的旧说法"
+    boxed = doc.add_paragraph("正文旁边有一个文本框。")._p
+    run = etree.SubElement(boxed, qn("w:r"))
+    alternate = etree.SubElement(
+        run, "{http://schemas.openxmlformats.org/markup-compatibility/2006}AlternateContent"
+    )
+    for branch in ("Choice", "Fallback"):
+        part = etree.SubElement(
+            alternate, f"{{http://schemas.openxmlformats.org/markup-compatibility/2006}}{branch}"
+        )
+        box = etree.SubElement(part, qn("w:txbxContent"))
+        etree.SubElement(
+            etree.SubElement(etree.SubElement(box, qn("w:p")), qn("w:r")), qn("w:t")
+        ).text = "文本框：别催续费"
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

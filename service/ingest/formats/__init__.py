@@ -58,6 +58,27 @@ def extract(data: bytes, name: str, limit: int) -> Extracted:
             f"{name}: the file is over the limit of {file_limit(limit):,} bytes: "
             "split the article, or save it without images, and add the parts"
         )
+    try:
+        fmt, page = _read(data, name, limit)
+    except RecursionError as exc:  # a page nested thousands of levels deep
+        raise InputError(f"{name}: nested too deeply to read: save it again from its program") from exc
+    _check_text(page.text, name, limit)
+    return Extracted(
+        name=name,
+        format=fmt,
+        extractor=page.extractor,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        title=page.title,
+        author=page.author,
+        account=page.account,
+        published=page.published,
+        blocks=page.blocks,
+        text=page.text,
+    )
+
+
+def _read(data: bytes, name: str, limit: int) -> tuple[Format, Page]:
     kind = sniff(data, name)
     page: Page
     fmt: Format
@@ -85,20 +106,7 @@ def extract(data: bytes, name: str, limit: int) -> Extracted:
             page = Page(body, blocks, info["title"], info["author"], None, info["published"], extractor)
         else:
             fmt, page = "txt", Page(text, read_text(text), extractor="utf-8")
-    _check_text(page.text, name, limit)
-    return Extracted(
-        name=name,
-        format=fmt,
-        extractor=page.extractor,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        title=page.title,
-        author=page.author,
-        account=page.account,
-        published=page.published,
-        blocks=page.blocks,
-        text=page.text,
-    )
+    return fmt, page
 
 
 def _check_text(text: str, name: str, limit: int) -> None:

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from service.source_models import Block, BlockKind, SourceInfo, SourceRecord
 
-__all__ = ["Extracted", "TextBuilder", "join_lines", "tidy"]
+__all__ = ["CELL_SEPARATOR", "Extracted", "TextBuilder", "join_lines", "tidy"]
 
 _HAN = "\u4e00-\u9fff\u3400-\u4dbf"
 # zero-width characters editors and WeChat sprinkle into text: invisible, and they would split words
@@ -55,9 +55,14 @@ def join_lines(left: str, right: str) -> str:
     return left + right
 
 
+# between the cells of a table row, which share a line: a wide space, not markup
+CELL_SEPARATOR = "\u3000"
+
+
 class TextBuilder:
     """Builds the extracted text block by block: one block a line, or `joined` onto the last line (a
-    paragraph running over a PDF page break: one line of text, a block per page)."""
+    paragraph running over a PDF page break: one line of text, a block per page). A table is a line
+    per row, its cells (a block each) separated by CELL_SEPARATOR."""
 
     def __init__(self) -> None:
         self._parts: list[str] = []
@@ -76,7 +81,15 @@ class TextBuilder:
                 shifted = {**where, "line": where["line"] + i} if where.get("line") else where
                 self.add(line, kind, **shifted)
             return True
-        if self._parts and not joined:
+        prev = self.blocks[-1] if self.blocks else None
+        same_row = (
+            kind == "table_cell" and prev is not None and prev.kind == "table_cell"
+            and (prev.table, prev.row) == (where.get("table"), where.get("row"))
+        )  # fmt: skip
+        if same_row:
+            self._parts.append(CELL_SEPARATOR)
+            self._pos += len(CELL_SEPARATOR)
+        elif self._parts and not joined:
             self._parts.append("\n")
             self._pos += 1
         elif joined and self._parts:

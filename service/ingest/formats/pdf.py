@@ -40,10 +40,14 @@ class _Line:
     page: int
 
 
+# a gap between two glyphs becomes a space; between Chinese characters it is the layout's, not the text's
+_HAN_SPACE = re.compile(r"(?<=[\u4e00-\u9fff，。、；：！？]) (?=[\u4e00-\u9fff，。、；：！？])")
+
+
 def _lines(page: Any, number: int) -> list[_Line]:
     out = []
     for line in page.extract_text_lines(return_chars=True, strip=True):
-        text = tidy(line["text"])
+        text = _HAN_SPACE.sub("", tidy(line["text"]))
         sizes = [c["size"] for c in line["chars"] if c.get("text", "").strip()]
         if text and sizes:
             size = round(statistics.median(sizes), 1)

@@ -10,11 +10,35 @@ from service.source_models import Block
 __all__ = ["decode_text", "read_text"]
 
 
+# a saved page says its encoding; older Chinese sites serve GBK or Big5
+_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_-]{2,20})", re.I)
+
+
+def _declared(data: bytes) -> str | None:
+    """The encoding a web page declares in its <meta>, when Python knows it."""
+    import codecs
+
+    m = _CHARSET.search(data[:4096])
+    if m is None:
+        return None
+    try:
+        return codecs.lookup(m.group(1).decode("ascii")).name
+    except LookupError:
+        return None
+
+
 def decode_text(data: bytes, name: str) -> str:
-    """The file as text, refused (naming the file and what to do) when it is not a UTF-8 article."""
+    """The file as text, refused (naming the file and what to do) when it is not a UTF-8 article (or a
+    web page in the encoding it declares)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        declared = _declared(data)
+        if declared is not None and declared != "utf-8":
+            try:
+                return decode_text(data.decode(declared).encode("utf-8"), name)
+            except UnicodeDecodeError:
+                pass
         raise InputError(
             f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8 "
             "(记事本 or WPS: 另存为 → 编码 UTF-8) and add it again"

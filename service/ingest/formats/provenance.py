@@ -44,7 +44,8 @@ def save_source(extracted: Extracted, original: bytes, folder: Path, stem: str) 
     file = f"{stem}.{extracted.format}"
     record = extracted.record(file)
     _write_atomic(folder / file, original)
-    _write_atomic(record_path(folder, stem), (record.model_dump_json(indent=1) + "\n").encode("utf-8"))
+    body = record.model_dump_json(indent=1, exclude_none=True)  # a block names only where it is
+    _write_atomic(record_path(folder, stem), (body + "\n").encode("utf-8"))
     return record
 
 

@@ -131,11 +131,14 @@ def sniff(data: bytes, name: str) -> Literal["pdf", "docx", "text"]:
         )
     if b"\x00" in data[:8192]:
         raise _refuse(name, "a binary file of a type not recognised")
+    head = data[:2048].lower()
+    if b"mime-version:" in head and b"multipart/related" in head:
+        raise _refuse(name, "a web archive (.mhtml)", "save the page as 'Webpage, HTML only' and add that")
     return "text"
 
 
 def looks_like_html(text: str, suffix: str) -> bool:
-    if suffix in (".html", ".htm", ".xhtml", ".mhtml"):
+    if suffix in (".html", ".htm", ".xhtml"):
         return True
     return bool(_HTML_START.match(text.lstrip("\ufeff"))) or len(_HTML_TAGS.findall(text[:20000])) >= 5
 

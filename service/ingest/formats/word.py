@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Iterator
 from importlib.metadata import version
 from typing import Any
 
@@ -166,6 +167,55 @@ def _heading_level(paragraph: Any) -> tuple[int, bool] | None:
     return None
 
 
+_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+
+
+def _text(element: Any) -> str:
+    """A paragraph's text as Word shows it: its runs, inserted runs of tracked changes (deleted ones are
+    w:delText), hyperlinks and fields' results; text boxes on lines of their own; each text box once
+    (a drawing's VML fallback repeats it)."""
+    out: list[str] = []
+    for child in element:
+        tag = child.tag
+        if tag == f"{{{_MC}}}Fallback":
+            continue
+        if tag == f"{{{_W}}}t":
+            out.append(child.text or "")
+        elif tag in (f"{{{_W}}}tab", f"{{{_W}}}ptab"):
+            out.append(" ")
+        elif tag in (f"{{{_W}}}br", f"{{{_W}}}cr"):
+            out.append("\n")
+        elif tag == f"{{{_W}}}noBreakHyphen":
+            out.append("-")
+        elif tag == f"{{{_W}}}p":  # a paragraph inside a text box
+            out.append("\n" + _text(child) + "\n")
+        elif isinstance(tag, str):
+            out.append(_text(child))
+    return "".join(out)
+
+
+def _items(doc: Any) -> Iterator[Any]:
+    """The body's paragraphs and tables in reading order, those inside content controls too (python-docx
+    lists only the body's own)."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    def walk(parent: Any) -> Iterator[Any]:
+        for child in parent.iterchildren():
+            if child.tag == f"{{{_W}}}p":
+                yield Paragraph(child, doc._body)
+            elif child.tag == f"{{{_W}}}tbl":
+                yield Table(child, doc._body)
+            elif child.tag == f"{{{_W}}}sdt":
+                content = child.find(f"{{{_W}}}sdtContent")
+                if content is not None:
+                    yield from walk(content)
+            elif child.tag == f"{{{_W}}}customXml":
+                yield from walk(child)
+
+    yield from walk(doc.element.body)
+
+
 def _read(data: bytes) -> tuple[TextBuilder, str | None, str | None]:
     from docx import Document
     from docx.table import Table
@@ -175,7 +225,7 @@ def _read(data: bytes) -> tuple[TextBuilder, str | None, str | None]:
     out = TextBuilder()
     paragraphs = tables = 0
     first_heading = title_style = None
-    for item in doc.iter_inner_content():
+    for item in _items(doc):
         if isinstance(item, Table):
             tables += 1
             for r, row in enumerate(item.rows, start=1):
@@ -184,9 +234,10 @@ def _read(data: bytes) -> tuple[TextBuilder, str | None, str | None]:
                     if id(cell._tc) in seen:  # a merged cell repeats across the columns it spans
                         continue
                     seen.add(id(cell._tc))
-                    out.add(tidy(cell.text, keep_breaks=True), "table_cell", table=tables, row=r, cell=c)
+                    words = "\n".join(_text(p) for p in cell._tc.iterchildren(f"{{{_W}}}p"))
+                    out.add(tidy(words, keep_breaks=True), "table_cell", table=tables, row=r, cell=c)
             continue
-        text = tidy(item.text, keep_breaks=True)
+        text = tidy(_text(item._p), keep_breaks=True)
         if not text:
             continue
         paragraphs += 1
