@@ -10,10 +10,12 @@ import html
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 __all__ = [
+    "ACROSS_PAGES",
     "CJK_FONT",
     "PDF_PAGE_2_QUOTE",
     "blog_page",
@@ -23,6 +25,7 @@ __all__ = [
     "encrypted_pdf",
     "image_pdf",
     "markdown_notes",
+    "pdf_across_pages",
     "pdf_two_pages",
     "png_image",
     "wechat_page",
@@ -33,6 +36,12 @@ __all__ = [
 
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 PDF_PAGE_2_QUOTE = "每周把群里的好问题整理成周报发回群里"
+ACROSS_PAGES = (
+    "种子用户要和产品高度相关，最好是已经付费的老客户，不要一开始就拉几百人，人多了反而没人说话，"
+    "大家都在等别人先开口，群很快就冷下来了；第一周每天安排一个小话题，由运营同事带头回答，"
+    "让新人知道这个群可以聊什么，第二周再请两三位老客户分享他们用产品的故事，第三周开始把群里的好问题"
+    "整理成周报发回群里，成员会觉得自己的发言被看见了，第四周才谈转化，这时候大家已经信任你了。"
+)
 
 
 def wechat_page(text: str, title: str, account: str = "运营研究社") -> bytes:
@@ -209,12 +218,40 @@ def _font_or_skip() -> Path:
     return CJK_FONT
 
 
+def _footer_pdf() -> type:
+    from fpdf import FPDF
+
+    class FooterPDF(FPDF):  # type: ignore[misc]
+        """Page numbers at the foot of every page, as word processors print them."""
+
+        def footer(self) -> None:
+            self.set_y(-15)
+            self.set_font("wqy", size=9)
+            self.cell(0, 10, f"第 {self.page_no()} 页", align="C")
+
+    return FooterPDF
+
+
+def _FooterPDF() -> Any:  # noqa: N802  (a class, made when fpdf2 is imported)
+    return _footer_pdf()()
+
+
+def pdf_across_pages() -> bytes:
+    """A paragraph that starts at the foot of page 1 and goes on at the top of page 2."""
+    pdf = _FooterPDF()
+    pdf.add_font("wqy", fname=str(_font_or_skip()), collection_font_number=0)
+    pdf.add_page()
+    pdf.set_font("wqy", size=11)
+    pdf.multi_cell(0, 7, "社群的冷启动要慢一点。", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(255)
+    pdf.multi_cell(0, 7, ACROSS_PAGES, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
 def pdf_two_pages() -> bytes:
     """A two-page PDF with a text layer in Chinese, by fpdf2 with the WenQuanYi Micro Hei font: a
     heading and a numbered list on page 1, the third item (PDF_PAGE_2_QUOTE) on page 2."""
-    from fpdf import FPDF
-
-    pdf = FPDF()
+    pdf = _FooterPDF()
     pdf.add_font("wqy", fname=str(_font_or_skip()), collection_font_number=0)
     pdf.set_title("社群冷启动的复盘")
     pdf.set_author("王五")

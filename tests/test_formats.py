@@ -62,6 +62,46 @@ def test_a_wechat_page_is_its_article(settings: Settings) -> None:
     assert all(got.text[b.start : b.end].strip() == got.text[b.start : b.end] for b in got.blocks)
 
 
+def test_a_wechat_page_keeps_its_structure_and_drops_its_furniture() -> None:
+    body = """
+<section><p><span><strong>一、为什么要先定位</strong></span></p>
+<p>很多群死掉，是因为建群的时候没想清楚为谁服务。<br>定位不清，后面的运营都是白费。</p></section>
+<section><p><strong>二、定位的三个问题</strong></p>
+<ol><li><p>为谁服务？</p></li><li>提供什么价值？</li><li>1、凭什么留下来？</li></ol>
+<table><tbody><tr><td>问题</td><td>例子</td></tr><tr><td>为谁</td><td><span>宝妈</span></td></tr></tbody></table></section>
+<p>群规要在第一天就发出来，<strong>并且要解释每一条为什么存在</strong>。</p>
+<p><span>分享</span><span>收藏</span><span>在看</span></p>
+<p>点击下方阅读原文，报名训练营</p>
+<p>往期推荐</p>
+<p>社群冷启动的三个步骤</p>
+<p>私域流量到底是什么</p>"""
+    page = sf.wechat_page("", "社群定位的三个问题").decode()
+    page = page.replace('<em id="publish_time" class="rich_media_meta rich_media_meta_text"></em>',
+                        '<em id="publish_time">2021年5月9日 20:30</em>')  # fmt: skip
+    page = page.replace('<p style="display: none;">', body + '<p style="display: none;">')
+    got = extract(page.encode(), "page.html", MAX_ARTICLE_BYTES)
+    assert got.text.split("\n") == [
+        "社群定位的三个问题",
+        "一、为什么要先定位",
+        "很多群死掉，是因为建群的时候没想清楚为谁服务。",
+        "定位不清，后面的运营都是白费。",
+        "二、定位的三个问题",
+        "1、为谁服务？",
+        "2、提供什么价值？",
+        "1、凭什么留下来？",  # a number of its own is kept, not doubled
+        "问题\u3000例子",
+        "为谁\u3000宝妈",
+        "群规要在第一天就发出来，并且要解释每一条为什么存在。",
+    ]
+    assert [(b.kind, b.level) for b in got.blocks[:6]] == [
+        ("heading", 1), ("heading", 2), ("paragraph", None), ("paragraph", None), ("heading", 2), ("list_item", 1)
+    ]  # fmt: skip
+    assert got.published == "2021-05-09T20:30:00+08:00"
+    cell = got.text.index("宝妈")
+    assert locate(got.blocks, cell, cell + 2) == "第 1 个表格第 2 行，标题「二、定位的三个问题」下"
+    assert got.blocks[-1].path == "#js_content>p[1]"  # the first <p> straight inside, after the sections
+
+
 @pytest.mark.parametrize(
     ("make", "name", "fmt", "extractor", "meta", "lines"),
     [
@@ -123,7 +163,7 @@ def test_each_format_becomes_lines_of_plain_text(
     assert (got.sha256, got.size) == (hashlib.sha256(data).hexdigest(), len(data))
     have = got.text.split("\n")
     assert [line for line in have if line in lines] == lines  # each on a line of its own, in order
-    for markup in ("<", "**", "#", "](", "|", "二维码", "热门文章", "版权所有", "首页"):
+    for markup in ("<", "**", "#", "](", "|", "二维码", "热门文章", "版权所有", "首页", "第 1 页"):
         assert markup not in got.text, markup
     # the block map covers the text, in order: between blocks a line break, or the space between the
     # cells of a table row (or nothing: a PDF paragraph over a page break)
@@ -139,6 +179,14 @@ def test_the_block_map_says_where_a_citation_sits() -> None:
     first = pdf.text.index("先找二十个种子用户")
     assert locate(pdf.blocks, first, at) == "第 1–2 页"
     assert [b.page for b in pdf.blocks if b.kind == "heading"] == [1]
+
+    # a paragraph over a page break: one line of text, a block on each page; the page numbers gone
+    across = extract(sf.pdf_across_pages(), "across.pdf", MAX_ARTICLE_BYTES)
+    assert across.text == "社群的冷启动要慢一点。\n" + sf.ACROSS_PAGES
+    assert [(b.kind, b.page) for b in across.blocks] == [("paragraph", 1), ("paragraph", 1), ("paragraph", 2)]
+    late = across.text.index("第四周才谈转化")
+    assert locate(across.blocks, late, late + 7) == "第 2 页"
+    assert locate(across.blocks, across.text.index("种子用户"), late) == "第 1–2 页"
 
     doc = extract(sf.docx_notes(), "notes.docx", MAX_ARTICLE_BYTES)
     cell = doc.text.index("\u3000两成") + 1  # the cell after 去年, in the table
