@@ -232,13 +232,13 @@ def _footer_pdf() -> type:
     return FooterPDF
 
 
-def _FooterPDF() -> Any:  # noqa: N802  (a class, made when fpdf2 is imported)
+def _new_pdf() -> Any:
     return _footer_pdf()()
 
 
 def pdf_across_pages() -> bytes:
     """A paragraph that starts at the foot of page 1 and goes on at the top of page 2."""
-    pdf = _FooterPDF()
+    pdf = _new_pdf()
     pdf.add_font("wqy", fname=str(_font_or_skip()), collection_font_number=0)
     pdf.add_page()
     pdf.set_font("wqy", size=11)
@@ -251,7 +251,7 @@ def pdf_across_pages() -> bytes:
 def pdf_two_pages() -> bytes:
     """A two-page PDF with a text layer in Chinese, by fpdf2 with the WenQuanYi Micro Hei font: a
     heading and a numbered list on page 1, the third item (PDF_PAGE_2_QUOTE) on page 2."""
-    pdf = _FooterPDF()
+    pdf = _new_pdf()
     pdf.add_font("wqy", fname=str(_font_or_skip()), collection_font_number=0)
     pdf.set_title("社群冷启动的复盘")
     pdf.set_author("王五")

@@ -94,7 +94,8 @@ def test_a_wechat_page_keeps_its_structure_and_drops_its_furniture() -> None:
         "群规要在第一天就发出来，并且要解释每一条为什么存在。",
     ]
     assert [(b.kind, b.level) for b in got.blocks[:6]] == [
-        ("heading", 1), ("heading", 2), ("paragraph", None), ("paragraph", None), ("heading", 2), ("list_item", 1)
+        ("heading", 1), ("heading", 2), ("paragraph", None), ("paragraph", None), ("heading", 2),
+        ("list_item", 1),
     ]  # fmt: skip
     assert got.published == "2021-05-09T20:30:00+08:00"
     cell = got.text.index("宝妈")
