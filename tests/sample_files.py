@@ -27,6 +27,7 @@ __all__ = [
     "markdown_notes",
     "pdf_across_pages",
     "pdf_two_pages",
+    "pdf_with_running_header",
     "png_image",
     "wechat_page",
     "word97_doc",
@@ -222,7 +223,15 @@ def _footer_pdf() -> type:
     from fpdf import FPDF
 
     class FooterPDF(FPDF):  # type: ignore[misc]
-        """Page numbers at the foot of every page, as word processors print them."""
+        """Page numbers at the foot of every page, as word processors print them, and a running
+        header when `running` is set."""
+
+        running = ""
+
+        def header(self) -> None:
+            if self.running:
+                self.set_font("wqy", size=9)
+                self.cell(0, 8, self.running, align="R", new_x="LMARGIN", new_y="NEXT")
 
         def footer(self) -> None:
             self.set_y(-15)
@@ -232,8 +241,25 @@ def _footer_pdf() -> type:
     return FooterPDF
 
 
-def _new_pdf() -> Any:
-    return _footer_pdf()()
+def _new_pdf(running: str = "") -> Any:
+    pdf = _footer_pdf()()
+    pdf.running = running
+    return pdf
+
+
+def pdf_with_running_header(pages: int = 4) -> bytes:
+    """A report with a running header and page numbers on every page, a section per page."""
+    pdf = _new_pdf(running="社群运营手册 · 内部资料")
+    pdf.add_font("wqy", fname=str(_font_or_skip()), collection_font_number=0)
+    pdf.set_font("wqy", size=11)
+    for n in range(1, pages + 1):
+        pdf.add_page()
+        pdf.set_font("wqy", size=16)
+        pdf.multi_cell(0, 9, f"第{n}周的重点", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("wqy", size=11)
+        pdf.multi_cell(0, 7, f"这一周要做的事情写在这里：第{n}周先复盘上周的问题，再定下这周的目标。",
+                       new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    return bytes(pdf.output())
 
 
 def pdf_across_pages() -> bytes:

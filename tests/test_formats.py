@@ -189,6 +189,15 @@ def test_the_block_map_says_where_a_citation_sits() -> None:
     assert locate(across.blocks, late, late + 7) == "第 2 页"
     assert locate(across.blocks, across.text.index("种子用户"), late) == "第 1–2 页"
 
+    # a running header and the page numbers of a longer report are not the article's
+    report = extract(sf.pdf_with_running_header(), "report.pdf", MAX_ARTICLE_BYTES)
+    assert report.text.split("\n")[:2] == [
+        "第1周的重点",
+        "这一周要做的事情写在这里：第1周先复盘上周的问题，再定下这周的目标。",
+    ]
+    assert len(report.text.split("\n")) == 8 and "内部资料" not in report.text and "页" not in report.text
+    assert [b.page for b in report.blocks if b.kind == "heading"] == [1, 2, 3, 4]
+
     doc = extract(sf.docx_notes(), "notes.docx", MAX_ARTICLE_BYTES)
     cell = doc.text.index("\u3000两成") + 1  # the cell after 去年, in the table
     assert doc.text[cell - 3 : cell + 2] == "去年\u3000两成"

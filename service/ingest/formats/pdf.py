@@ -61,8 +61,8 @@ def _running(pages: list[list[_Line]]) -> set[str]:
         return set()
     seen: Counter[str] = Counter()
     for lines in pages:
-        for line in {*lines[:1], *lines[-1:]}:
-            seen[re.sub(r"\d+", "#", line.text)] += 1
+        for text in {re.sub(r"\d+", "#", line.text) for line in lines[:1] + lines[-1:]}:
+            seen[text] += 1
     return {t for t, n in seen.items() if n >= 0.6 * len(pages)}
 
 
@@ -106,7 +106,7 @@ def read_pdf(data: bytes, name: str, limit: int) -> Page:
                 lines = _lines(page, number)
                 page.close()
                 chars += sum(len(line.text) for line in lines)
-                if chars * 3 > limit * 2:  # stop reading early: the text alone is past the limit
+                if chars > limit:  # stop reading early: a character is at least a byte
                     raise InputError(f"{name}: its text is over the limit of {limit} bytes: split the PDF")
                 pages.append(lines)
     except KBError:

@@ -97,9 +97,9 @@ class _Numbering:
             int(start[0]) if start and str(start[0]).isdigit() else 1
         )
 
-    def marker(self, paragraph: Any) -> tuple[str, int] | None:
+    def marker(self, paragraph: Any, styles: Styles) -> tuple[str, int] | None:
         """The item's marker and depth, or None for a paragraph outside any list."""
-        num_pr = _find_in_style_chain(paragraph, "numPr")
+        num_pr = _find_in_style_chain(paragraph, "numPr", styles)
         if num_pr is None:
             return None
         num_id = _xp(num_pr, "./w:numId/@w:val")
@@ -126,14 +126,27 @@ class _Numbering:
         return mark, depth
 
 
-def _find_in_style_chain(paragraph: Any, tag: str) -> Any:
+Styles = dict[str | None, Any]  # a document's styles by id, as they are looked up
+
+
+def _style(paragraph: Any, styles: Styles) -> Any:
+    """The paragraph's style, looked up once per style of the document (python-docx scans every style
+    for the default on each lookup: seconds for a long document)."""
+    p_pr = paragraph._p.pPr
+    key = p_pr.style if p_pr is not None else None
+    if key not in styles:
+        styles[key] = paragraph.style
+    return styles[key]
+
+
+def _find_in_style_chain(paragraph: Any, tag: str, styles: Styles) -> Any:
     """A paragraph property (numPr, outlineLvl) from the paragraph or else its style and their bases."""
     p_pr = paragraph._p.pPr
     if p_pr is not None:
         found = p_pr.find(f"{{{_W}}}{tag}")
         if found is not None:
             return found
-    style = paragraph.style
+    style = _style(paragraph, styles)
     for _ in range(10):  # a style's basedOn chain; a loop in a broken file must end
         if style is None:
             return None
@@ -146,9 +159,9 @@ def _find_in_style_chain(paragraph: Any, tag: str) -> Any:
     return None
 
 
-def _heading_level(paragraph: Any) -> tuple[int, bool] | None:
+def _heading_level(paragraph: Any, styles: Styles) -> tuple[int, bool] | None:
     """(level, is the Title style) of a heading paragraph, or None."""
-    style = paragraph.style
+    style = _style(paragraph, styles)
     for _ in range(10):
         if style is None:
             break
@@ -159,7 +172,7 @@ def _heading_level(paragraph: Any) -> tuple[int, bool] | None:
         if m:
             return int(m.group(2)), False
         style = style.base_style
-    outline = _find_in_style_chain(paragraph, "outlineLvl")
+    outline = _find_in_style_chain(paragraph, "outlineLvl", styles)
     if outline is not None:
         val = outline.get(f"{{{_W}}}val", "")
         if val.isdigit() and int(val) < 9:  # 9 is body text
@@ -222,6 +235,7 @@ def _read(data: bytes) -> tuple[TextBuilder, str | None, str | None]:
 
     doc = Document(io.BytesIO(data))
     numbering = _Numbering(doc)
+    styles: Styles = {}
     out = TextBuilder()
     paragraphs = tables = 0
     first_heading = title_style = None
@@ -241,14 +255,14 @@ def _read(data: bytes) -> tuple[TextBuilder, str | None, str | None]:
         if not text:
             continue
         paragraphs += 1
-        heading = _heading_level(item)
+        heading = _heading_level(item, styles)
         if heading is not None:
             level, is_title = heading
             out.add(text.replace("\n", " "), "heading", level=level, paragraph=paragraphs)
             first_heading = first_heading or text
             title_style = title_style or (text if is_title else None)
             continue
-        marked = numbering.marker(item)
+        marked = numbering.marker(item, styles)
         if marked is not None:
             mark, depth = marked
             words = text if HAS_MARKER.match(text) else mark + text
