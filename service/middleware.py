@@ -138,7 +138,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         limit = self.max_bytes
         if scope["path"] in self.larger and header(scope, b"authorization"):
-            limit = self.larger[scope["path"]]
+            limit = max(limit, self.larger[scope["path"]])  # never smaller than everyone's
         too_large = f"request body over {limit} bytes"
         declared = header(scope, b"content-length")
         if declared.isdigit() and int(declared) > limit:
