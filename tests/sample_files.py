@@ -23,6 +23,7 @@ __all__ = [
     "docx_with_controls",
     "encrypted_docx",
     "encrypted_pdf",
+    "image_docx",
     "image_pdf",
     "markdown_notes",
     "pdf_across_pages",
@@ -206,6 +207,18 @@ def docx_with_controls() -> bytes:
         etree.SubElement(
             etree.SubElement(etree.SubElement(box, qn("w:p")), qn("w:r")), qn("w:t")
         ).text = "文本框：别催续费"
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def image_docx() -> bytes:
+    """A Word document of photographed pages: pictures, no text."""
+    from docx import Document
+
+    doc = Document()
+    for _ in range(2):
+        doc.add_picture(io.BytesIO(png_image()))
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

@@ -419,6 +419,7 @@ BAD: list[tuple[str, Callable[[], bytes], str]] = [
     ("bomb.docx", sf.zip_bomb_docx, "unpacks to 60,"),
     ("dense.docx", lambda: sf.zip_bomb_docx(15_000_000), "zip bomb"),
     ("scan.pdf", sf.image_pdf, "no text layer"),
+    ("photos.docx", sf.image_docx, "holds only images"),
     ("login.html", lambda: b"<html><body><nav><a href='/'>\xe9\xa6\x96\xe9\xa1\xb5</a></nav></body></html>",
      "no article text"),
     ("deleted.html", lambda: sf.wechat_page("", "已删除"), "no article text"),
@@ -507,7 +508,11 @@ def test_http_upload_of_a_file(admin: TestClient, home: Settings) -> None:
         assert {"400", "413", "415", "422"} <= set(body["responses"])
 
 
-@pytest.mark.parametrize(("name", "make", "message"), BAD[:18], ids=[b[0] for b in BAD[:18]])
+# a file over the limit never reaches the route over HTTP: the body limit answers 413 (below)
+HTTP_BAD = [b for b in BAD if b[0] != "huge.txt"]
+
+
+@pytest.mark.parametrize(("name", "make", "message"), HTTP_BAD, ids=[b[0] for b in HTTP_BAD])
 def test_http_upload_refuses_bad_input_with_a_4xx(
     admin: TestClient, home: Settings, name: str, make: Callable[[], bytes], message: str
 ) -> None:
