@@ -8,6 +8,9 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -468,6 +471,32 @@ def test_kb_add_refuses_bad_input_with_one_error_line(
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
     assert name in result.stderr and message in result.stderr
     assert _files(home.corpus_dir) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "cut", "code", "said"),
+    [
+        ("repaired.pdf", slice(None), 0, ""),  # a wrong cross-reference offset, which the readers repair
+        ("truncated.pdf", slice(None, -8), 2, "error: "),
+    ],
+)
+def test_kb_add_of_a_damaged_pdf_prints_only_its_own_lines(
+    home: Settings, tmp_path: Path, name: str, cut: slice, code: int, said: str
+) -> None:
+    # a real process: pytest's log capture would hide what the PDF libraries log on a terminal
+    data = bytearray(sf.pdf_two_pages()[cut])
+    at = data.index(b"startxref") + 10
+    data[at : at + 4] = b"9999"
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    env = {**os.environ, "KB_CORPUS_DIR": str(home.corpus_dir), "KB_INDEX_DIR": str(home.index_dir)}
+    run = subprocess.run(
+        [sys.executable, "-c", "from service.cli import main; main()", "add", str(path)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == code, run.stderr
+    lines = [line for line in run.stderr.splitlines() if not line.startswith("… ")]  # progress
+    assert lines == ([] if code == 0 else [lines[0]]) and (not said or lines[0].startswith(said)), run.stderr
 
 
 def test_kb_add_never_reads_what_is_not_a_file(kb_add: Callable[..., Result], tmp_path: Path) -> None:

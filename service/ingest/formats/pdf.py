@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
 import re
 import statistics
 from collections import Counter
@@ -20,6 +21,11 @@ from service.ingest.formats.blocks import TextBuilder, join_lines, tidy
 from service.ingest.formats.webpage import Page
 
 __all__ = ["MAX_PAGES", "read_pdf"]
+
+# their warnings about a damaged file ("EOF marker not found") would be printed before our one-line
+# refusal, or after a file they repaired: the refusal says it once, a repaired file is no news
+for _library in ("pypdf", "pdfminer", "pdfplumber"):
+    logging.getLogger(_library).setLevel(logging.ERROR)
 
 MAX_PAGES = 1000
 _PAGE_NUMBER = re.compile(
