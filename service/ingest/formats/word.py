@@ -41,7 +41,7 @@ def check_package(data: bytes, name: str, unpacked_limit: int) -> None:
     total = sum(i.file_size for i in infos)
     if total > unpacked_limit:
         raise InputError(
-            f"{name}: unpacks to {total:,} bytes, over the limit of {unpacked_limit:,}: "
+            f"{name}: unpacks to {total:,} bytes, over the limit of {unpacked_limit:,} bytes: "
             "save a copy without images (or as .txt) and add that"
         )
     for i in infos:
