@@ -261,21 +261,31 @@ def build(
 
 @app.command()
 def add(
-    file: Annotated[str, typer.Argument(help="文章:一个 UTF-8 文本文件")],
-    title: Annotated[str | None, typer.Option("--title", help="文章标题(默认取第一行)")] = None,
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="文章文件:UTF-8 文本(.txt)、Markdown(.md)、网页(.html,含公众号文章)、Word(.docx)或 PDF"
+        ),
+    ],
+    title: Annotated[str | None, typer.Option("--title", help="文章标题(默认取文件里的标题或第一行)")] = None,
     force: Annotated[bool, typer.Option("--force", help="即使与已有文章近似重复也添加")] = False,
     json: JsonOpt = False,
 ) -> None:
-    """添加文章:复制到 corpus/raw,并在 corpus/drafts 里起草它的原则,等待审阅。"""
+    """添加文章:提取正文写入 corpus/raw,原文件留在 corpus/drafts,并起草它的原则,等待审阅。"""
     from pathlib import Path
 
-    from service.drafts import add_article
+    from service.drafts import MAX_ARTICLE_BYTES, add_article
     from service.errors import KBError
+    from service.ingest.formats import file_limit
     from service.settings import get_settings
 
     path = Path(file)
+    limit = file_limit(MAX_ARTICLE_BYTES)
     try:
-        data = path.read_bytes()
+        if path.exists() and not path.is_file():  # a folder, a FIFO or a device: never read
+            _fail(f"{file} 不是一个普通文件:请给出文章文件的路径", 2)
+        with path.open("rb") as f:
+            data = f.read(limit + 1)  # never more than the limit: a larger file is refused by size
     except OSError as exc:
         _fail(f"读不了文件 {file}({exc.strerror}):请检查路径", 2)
     try:

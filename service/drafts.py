@@ -21,10 +21,11 @@ import yaml
 
 from service.corpus import CuratedFile, read_curated, resolve_quote, to_principle, validate
 from service.draft_models import DraftInfo, DraftList, DraftSummary
-from service.errors import CorpusError, DuplicateError, InputError, NotFoundError
+from service.errors import CorpusError, DuplicateError, NotFoundError
 from service.ingest.classify import TypeClassifier, train_classifier
 from service.ingest.draft import draft_article
 from service.ingest.duplicates import find_duplicates
+from service.ingest.formats import extract, save_source
 from service.locks import corpus_lock
 from service.models import Principle
 
@@ -69,22 +70,6 @@ def dump_draft(draft: dict[str, Any]) -> bytes:
     )
     body = yaml.safe_dump(draft, allow_unicode=True, sort_keys=False, width=100)
     return (header + body).encode("utf-8")
-
-
-def decode_article(data: bytes, name: str) -> str:
-    if len(data) > MAX_ARTICLE_BYTES:
-        raise InputError(f"{name}: {len(data)} bytes is over the limit of {MAX_ARTICLE_BYTES} bytes")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    if not text.strip():
-        raise InputError(f"{name}: the article is empty")
-    if "\x00" in text or re.search(r"[\x01-\x08\x0e-\x1f]", text):
-        raise InputError(f"{name}: control characters: not a text file")
-    if not re.search(r"[\u4e00-\u9fff]", text):
-        raise InputError(f"{name}: no Chinese text: the knowledge base holds Chinese articles")
-    return text
 
 
 def article_stem(doc: str) -> str:
@@ -159,7 +144,11 @@ def add_article(
     progress: Progress | None = None,
 ) -> DraftSummary:
     say = progress or (lambda _: None)
-    text = decode_article(data, name)
+    # any format (service/ingest/formats/): corpus/raw holds the extracted text, the original goes beside
+    # the draft with its block map
+    extracted = extract(data, name, MAX_ARTICLE_BYTES)
+    original, text, title = data, extracted.text, title or extracted.title
+    data = text.encode("utf-8")
     with corpus_lock(root):
         raw = {p.name: p.read_bytes() for p in sorted((root / "raw").glob("*.txt"))}
         say("duplicates")
@@ -178,6 +167,7 @@ def add_article(
         check_draft(root, draft, text, f"drafts/{article_stem(doc)}.yaml")
         write_atomic(root / "raw" / doc, data)
         _save_draft(root, doc, draft)
+        save_source(extracted, original, root / "drafts", article_stem(doc))
         summary.duplicates = [f"{d.doc} ({d.kind}, {d.score:.0%})" for d in dups]
         return summary
 
@@ -304,6 +294,7 @@ def remove_article(root: Path, article: str) -> list[str]:
             root / "raw" / doc,
             root / "drafts" / f"{article_stem(doc)}.yaml",
             root / "drafts" / f".{article_stem(doc)}.sha256",
+            *sorted((root / "drafts").glob(f"{article_stem(doc)}.*")),  # the original and its source.json
             *(p for p in (root / "principles").glob("*.yaml") if _doc_of(p) == doc),
         ]
         for path in candidates:

@@ -11,7 +11,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import anyio
@@ -126,15 +126,22 @@ class BodyLimit:
 
     The body is read here, up to the limit, before the app sees any of it: a route or the MCP transport
     can then never turn "too large" into a parse error of its own. Bodies are small (64 KiB), so
-    holding one costs nothing."""
+    holding one costs nothing. `larger` gives a few paths (the article upload, whose limit follows the
+    article limit) a limit of their own, for requests that carry a key: anonymous ones cannot make the
+    server hold megabytes before the route refuses them."""
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, render: Callable[[Scope, str, str], ASGIApp] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        render: Callable[[Scope, str, str], ASGIApp] | None = None,
+        larger: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         # the error response for a path (another platform's routes answer in its shape); ours by default
         self.render = render
+        self.larger = dict(larger or {})
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, message: str) -> None:
         if self.render is None:
@@ -144,9 +151,12 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"}:
             return await self.app(scope, receive, send)
-        too_large = f"request body over {self.max_bytes} bytes"
+        limit = self.max_bytes
+        if scope["path"] in self.larger and header(scope, b"authorization"):
+            limit = max(limit, self.larger[scope["path"]])  # never smaller than everyone's
+        too_large = f"request body over {limit} bytes"
         declared = header(scope, b"content-length")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isdigit() and int(declared) > limit:
             return await self._too_large(scope, receive, send, too_large)
         chunks: list[bytes] = []
         seen = 0
@@ -156,7 +166,7 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             seen += len(chunk)
-            if seen > self.max_bytes:
+            if seen > limit:
                 return await self._too_large(scope, receive, send, too_large)
             chunks.append(chunk)
             if not message.get("more_body", False):

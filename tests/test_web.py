@@ -214,9 +214,23 @@ def test_review_edit_and_accept_a_draft(drafted_server: str) -> None:
         driver.quit()
 
 
-def test_upload_an_article_and_review_its_draft(drafted_server: str, tmp_path: Path) -> None:
-    article = tmp_path / "renewals.txt"
-    article.write_text(ARTICLE_2, encoding="utf-8")
+def _docx(text: str) -> bytes:
+    import io
+
+    from docx import Document
+
+    doc = Document()
+    for line in text.split("\n"):
+        doc.add_paragraph(line)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".docx"])  # the file goes as it is (multipart), any format
+def test_upload_an_article_and_review_its_draft(drafted_server: str, tmp_path: Path, suffix: str) -> None:
+    article = tmp_path / f"renewals{suffix}"
+    article.write_bytes(ARTICLE_2.encode() if suffix == ".txt" else _docx(ARTICLE_2))
     driver = browser(1100, 800)
     try:
         driver.get(f"{drafted_server}/#/review")

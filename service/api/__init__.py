@@ -96,12 +96,18 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
 
     # added innermost first: the access log sees every request, CORS answers preflights before any route
     app.add_middleware(HeadAsGet)
-    # a body over the limit is refused before any route matches: the path says whose shape the error takes
+    # a body over the limit is refused before any route matches: the path says whose shape the error takes;
+    # the article upload's limit follows the article limit (a file may be 50 times its text)
     dialects = {
         r.prefix: r.route_class.dialect for r in _routers() if issubclass(r.route_class, GuardedRoute)
     }
     by_path = {prefix: d for prefix, d in dialects.items() if prefix and d is not NATIVE}
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, render=render_by_path(by_path))
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        render=render_by_path(by_path),
+        larger=curation.LARGER_BODIES,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

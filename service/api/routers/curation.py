@@ -3,24 +3,38 @@ reload as a job to poll. Admin routes (always behind a key); drafts are never se
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from service.api.access import Access
 from service.api.access import router as make_router
 from service.api.deps import KBDep
-from service.draft_models import AcceptJob, ArticleUpload, DraftList, DraftSummary
+from service.api.errors import render
+from service.api.uploads import UPLOAD_BODY, UnsupportedUpload, read_upload
+from service.draft_models import AcceptJob, DraftList, DraftSummary
 from service.draft_review import draft_detail, edit_draft
-from service.drafts import add_article, list_drafts
-from service.errors import InputError
+from service.drafts import MAX_ARTICLE_BYTES, add_article, list_drafts
+from service.ingest.formats import file_limit
 from service.models import ErrorBody
 from service.publish import Publisher
 from service.view_models import DraftDetail, DraftEdit
 
-__all__ = ["router"]
+__all__ = ["LARGER_BODIES", "router"]
 
 router = make_router(Access.ADMIN, prefix="/admin", tags=["admin"])
 _CONFLICT: dict[int | str, dict[str, object]] = {
     409: {"model": ErrorBody, "description": "a duplicate article, or another build or write holds the lock"}
+}
+# the upload's body: the largest file accepted, and room for the multipart framing and the other fields
+LARGER_BODIES = {"/admin/articles": file_limit(MAX_ARTICLE_BYTES) + 64 * 1024}
+_UPLOAD_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorBody, "description": "a body that is not valid JSON or multipart"},
+    413: {"model": ErrorBody, "description": f"a body over {LARGER_BODIES['/admin/articles']} bytes"},
+    415: {"model": ErrorBody, "description": "neither multipart/form-data nor application/json"},
+    422: {
+        "model": ErrorBody,
+        "description": "not an article the knowledge base can read: the message says why",
+    },
 }
 
 
@@ -31,15 +45,27 @@ def _publisher(request: Request, kb: KBDep) -> Publisher:
     return pub
 
 
-@router.post("/articles", response_model=DraftSummary, status_code=201, responses=_CONFLICT)
-def upload_article(body: ArticleUpload, kb: KBDep) -> DraftSummary:
-    """Add an article: stored byte-identical as UTF-8, drafted into corpus/drafts for review. 409 for a
-    duplicate (send `force` for a near-duplicate that is a different article)."""
+@router.post(
+    "/articles",
+    response_model=DraftSummary,
+    status_code=201,
+    responses={**_CONFLICT, **_UPLOAD_ERRORS},
+    openapi_extra={"requestBody": UPLOAD_BODY},
+)
+async def upload_article(request: Request, kb: KBDep) -> DraftSummary | Response:
+    """Add an article, as a file (multipart/form-data: `file`, optional `title` and `force`; .txt, .md,
+    .html/.htm with WeChat pages, .docx, .pdf with a text layer) or as JSON text: its extracted text goes
+    to corpus/raw, the original beside its draft in corpus/drafts, drafted for review. 409 for a
+    duplicate (send `force` for a near-duplicate that is a different article); 422 names what is wrong
+    with a file that cannot be read."""
     try:
-        data = body.text.encode("utf-8")
-    except UnicodeEncodeError as exc:  # JSON can carry a lone surrogate, which no UTF-8 file holds
-        raise InputError(f"text: not valid Unicode text ({exc.reason})") from exc
-    return add_article(kb.settings.corpus_dir, data, body.filename, body.title, body.force)
+        upload = await read_upload(request)
+    except UnsupportedUpload:
+        message = "send the article as multipart/form-data (a file field named 'file') or as application/json"
+        return render("unsupported_media_type", message)
+    return await run_in_threadpool(
+        add_article, kb.settings.corpus_dir, upload.data, upload.filename, upload.title, upload.force
+    )
 
 
 @router.get("/drafts", response_model=DraftList)

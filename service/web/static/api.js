@@ -41,10 +41,12 @@ export async function api(method, path, body) {
     const key = sessionStorage.getItem(KEY);
     const headers = { Accept: "application/json" };
     if (key) headers.Authorization = `Bearer ${key}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    // a FormData (a file upload) goes as multipart/form-data, its boundary set by the browser
+    const form = body instanceof FormData;
+    if (body !== undefined && !form) headers["Content-Type"] = "application/json";
     let res;
     try {
-      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      res = await fetch(path, { method, headers, body: body === undefined || form ? body : JSON.stringify(body) });
     } catch (e) {
       throw new ApiError(0, "network", `连不上服务器（${e.message}）`);
     }

@@ -12,7 +12,7 @@ export async function render(view, args) {
   const r = await get("/admin/drafts");
   view.append(uploadForm());
   if (!r.drafts.length) {
-    view.append(h("p", { class: "muted" }, "没有待审阅的草稿。上传一篇文章（或在终端运行 kb add 文章.txt）来起草。"));
+    view.append(h("p", { class: "muted" }, "没有待审阅的草稿。上传一篇文章（或在终端运行 kb add 文章.docx）来起草。"));
     return;
   }
   view.append(
@@ -32,10 +32,12 @@ export async function render(view, args) {
   );
 }
 
-// adding an article: the server stores it byte-identical (as UTF-8) and drafts it (POST /admin/articles)
+// adding an article: the file goes as it is (multipart); the server extracts its text, keeps the
+// original and drafts it (POST /admin/articles)
+const ACCEPT = ".txt,.md,.markdown,.html,.htm,.docx,.pdf,text/plain,text/markdown,text/html,application/pdf";
 function uploadForm() {
-  const file = h("input", { type: "file", id: "upload-file", accept: ".txt,text/plain", required: true });
-  const title = h("input", { id: "upload-title", placeholder: "标题（可不填，默认取第一行）", maxlength: 120 });
+  const file = h("input", { type: "file", id: "upload-file", accept: ACCEPT, required: true });
+  const title = h("input", { id: "upload-title", placeholder: "标题（可不填，默认取文件里的标题或第一行）", maxlength: 120 });
   const force = h("input", { type: "checkbox", id: "upload-force" });
   const message = h("div", { class: "message" });
   const submit = async (e) => {
@@ -44,8 +46,10 @@ function uploadForm() {
     if (!chosen) return;
     message.replaceChildren(loading("正在起草…（识别结构、类型和引文，需要几秒钟）"));
     try {
-      const body = { filename: chosen.name, text: await chosen.text(), force: force.checked };
-      if (title.value.trim()) body.title = title.value.trim();
+      const body = new FormData();
+      body.append("file", chosen, chosen.name);
+      body.append("force", force.checked ? "true" : "false");
+      if (title.value.trim()) body.append("title", title.value.trim());
       const summary = await post("/admin/articles", body);
       location.hash = `#/review/${encodeURIComponent(summary.article)}`;
     } catch (err) {
@@ -56,7 +60,7 @@ function uploadForm() {
     "form",
     { class: "card upload", id: "upload", onsubmit: submit },
     h("b", {}, "添加文章"),
-    h("label", {}, "文章（UTF-8 纯文本）", file),
+    h("label", {}, "文章（.txt、.md、网页 .html（含公众号文章）、Word .docx 或 PDF）", file),
     title,
     h("label", {}, force, " 与已有文章相似但确是另一篇时，仍然添加"),
     h("button", { type: "submit" }, "上传并起草"),
