@@ -269,7 +269,7 @@ def add(
     """添加文章:复制到 corpus/raw,并在 corpus/drafts 里起草它的原则,等待审阅。"""
     from pathlib import Path
 
-    from service.drafts import add_article
+    from service.curation.store import add_article
     from service.errors import KBError
     from service.settings import get_settings
 
@@ -309,7 +309,7 @@ def add(
 @app.command()
 def drafts(json: JsonOpt = False) -> None:
     """列出等待审阅的草稿及其待查项。"""
-    from service.drafts import list_drafts
+    from service.curation.store import list_drafts
     from service.settings import get_settings
 
     resp = list_drafts(get_settings().corpus_dir)
@@ -329,7 +329,7 @@ def accept(
     no_build: Annotated[bool, typer.Option("--no-build", help="只发布,稍后再运行 kb build")] = False,
 ) -> None:
     """检查草稿并发布到 corpus/principles,然后(增量)重建索引。"""
-    from service.drafts import accept_draft
+    from service.curation.store import accept_draft
     from service.errors import KBError
     from service.kb import build as build_index
     from service.settings import get_settings
@@ -352,7 +352,7 @@ def remove(
     no_build: Annotated[bool, typer.Option("--no-build", help="只移除,稍后再运行 kb build")] = False,
 ) -> None:
     """移除一篇文章:原文、原则和草稿,然后重建索引。"""
-    from service.drafts import remove_article
+    from service.curation.store import remove_article
     from service.errors import KBError
     from service.kb import build as build_index
     from service.settings import get_settings

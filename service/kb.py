@@ -18,11 +18,11 @@ from service.aliases import load_aliases
 from service.catalog import BoolArray, Catalog
 from service.confidence import Judge, calibrate, load_calibration
 from service.corpus import load_corpus, read_curated
+from service.curation.locks import corpus_lock
 from service.documents import Documents
 from service.embedder import Embedder, SentenceTransformerEmbedder
 from service.hits import to_hit
 from service.index import LoadedIndex, Manifest, build_index, load_index
-from service.locks import corpus_lock
 from service.models import (
     AskRequest,
     AskResponse,

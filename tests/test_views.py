@@ -9,10 +9,11 @@ from fastapi.testclient import TestClient
 from samples import ARTICLE
 
 from service.api import create_app
-from service.drafts import add_article
+from service.curation.models import DraftDetail
+from service.curation.store import add_article
 from service.kb import KnowledgeBase, build
 from service.settings import Settings
-from service.view_models import ArticleView, DraftDetail
+from service.view_models import ArticleView
 from service.views import segment_text
 
 AUTH = {"Authorization": "Bearer k"}
@@ -140,9 +141,9 @@ def test_draft_edit_during_a_build_is_a_quick_409(
 ) -> None:
     import threading
 
-    from service.locks import corpus_lock
+    from service.curation.locks import corpus_lock
 
-    monkeypatch.setattr("service.draft_review.EDIT_LOCK_SECONDS", 0.2)
+    monkeypatch.setattr("service.curation.review.EDIT_LOCK_SECONDS", 0.2)
     client, article = drafted
     held, release = threading.Event(), threading.Event()
 

@@ -22,10 +22,10 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from service.api import create_app
-from service.drafts import add_article
+from service.curation.jobs import Publisher
+from service.curation.store import add_article
 from service.kb import KnowledgeBase, build
 from service.models import AskRequest, DiagnoseRequest
-from service.publish import Publisher
 from service.settings import Settings
 
 PHONE = (430, 900)  # the pages are used on phones first

@@ -8,13 +8,12 @@ from fastapi import Request
 from service.api.access import Access
 from service.api.access import router as make_router
 from service.api.deps import KBDep
-from service.draft_models import AcceptJob, ArticleUpload, DraftList, DraftSummary
-from service.draft_review import draft_detail, edit_draft
-from service.drafts import add_article, list_drafts
+from service.curation.jobs import Publisher
+from service.curation.models import AcceptJob, ArticleUpload, DraftDetail, DraftEdit, DraftList, DraftSummary
+from service.curation.review import draft_detail, edit_draft
+from service.curation.store import add_article, list_drafts
 from service.errors import InputError
 from service.models import ErrorBody
-from service.publish import Publisher
-from service.view_models import DraftDetail, DraftEdit
 
 __all__ = ["router"]
 

@@ -10,8 +10,8 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 
-from service.draft_models import AcceptJob
-from service.drafts import accept_draft, resolve_article
+from service.curation.models import AcceptJob
+from service.curation.store import accept_draft, resolve_article
 from service.errors import KBError, NotFoundError
 from service.index import Manifest
 from service.kb import KnowledgeBase, build

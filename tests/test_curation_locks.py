@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from service.curation.locks import corpus_lock
 from service.errors import BusyError
-from service.locks import corpus_lock
 
 
 def test_a_second_writer_waits_then_gives_up(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """The draft store: `kb add` writes a new article into corpus/raw and its draft into corpus/drafts,
 `kb accept` publishes a checked draft into corpus/principles, `kb remove` takes an article out again.
-Every write holds the corpus lock (service/locks.py) and is atomic (temp + os.replace).
+Every write holds the corpus lock (service/curation/locks.py) and is atomic (temp + os.replace).
 
 A person's edits are never overwritten: beside each draft, `.<article>.sha256` records the hash of the
 draft as written; `kb add` of the same article again redrafts only while the draft still has that hash,
@@ -20,12 +20,12 @@ from typing import Any
 import yaml
 
 from service.corpus import CuratedFile, read_curated, resolve_quote, to_principle, validate
-from service.draft_models import DraftInfo, DraftList, DraftSummary
+from service.curation.locks import corpus_lock
+from service.curation.models import DraftInfo, DraftList, DraftSummary
 from service.errors import CorpusError, DuplicateError, InputError, NotFoundError
 from service.ingest.classify import TypeClassifier, train_classifier
 from service.ingest.draft import draft_article
 from service.ingest.duplicates import find_duplicates
-from service.locks import corpus_lock
 from service.models import Principle
 
 __all__ = [

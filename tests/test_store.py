@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 from samples import ARTICLE
 
 from service.api import create_app
-from service.drafts import add_article, check_draft, list_drafts, remove_article
+from service.curation.jobs import Publisher
+from service.curation.store import add_article, check_draft, list_drafts, remove_article
 from service.errors import DuplicateError, InputError
 from service.index import read_manifest
 from service.kb import KnowledgeBase, build
 from service.models import SearchRequest
-from service.publish import Publisher
 from service.settings import Settings
 
 
@@ -44,7 +44,7 @@ def test_add_edit_accept_search_remove(home: Settings, fake_embedder: type) -> N
     assert again.kept and draft_path.read_text(encoding="utf-8") == edited
     assert list_drafts(root).drafts[0].edited is True
 
-    from service.drafts import accept_draft
+    from service.curation.store import accept_draft
 
     accept_draft(root, summary.article[:3])  # the number is enough
     assert not draft_path.exists() and (root / "principles" / f"{summary.article}.yaml").exists()
@@ -97,7 +97,7 @@ def test_a_second_build_encodes_only_new_texts(home: Settings, fake_embedder: ty
 
     before = build(home, fake_embedder())
     add_article(home.corpus_dir, ARTICLE.encode(), "cold-start.txt")
-    from service.drafts import accept_draft
+    from service.curation.store import accept_draft
 
     accept_draft(home.corpus_dir, list_drafts(home.corpus_dir).drafts[0].article)
     probe = CachingEmbedder(fake_embedder(), home.index_dir / VECTOR_CACHE_DIR)

@@ -12,11 +12,11 @@ import yaml
 from pydantic import ValidationError
 
 from service.corpus import resolve_quote
-from service.drafts import article_stem, check_draft, draft_path, dump_draft, is_edited, write_atomic
+from service.curation.locks import corpus_lock
+from service.curation.models import DraftDetail, DraftEdit, DraftPrinciple
+from service.curation.store import article_stem, check_draft, draft_path, dump_draft, is_edited, write_atomic
 from service.errors import CorpusError, InputError, NotFoundError, describe_validation
 from service.ingest.quotes import quote_span
-from service.locks import corpus_lock
-from service.view_models import DraftDetail, DraftEdit, DraftPrinciple
 from service.views import segment_text
 
 __all__ = ["EDIT_LOCK_SECONDS", "draft_detail", "edit_draft"]
