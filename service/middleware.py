@@ -124,18 +124,23 @@ class BodyLimit:
 
     The body is read here, up to the limit, before the app sees any of it: a route or the MCP transport
     can then never turn "too large" into a parse error of its own. Bodies are small (64 KiB), so
-    holding one costs nothing."""
+    holding one costs nothing. `per_path` gives a path its own limit (an article upload's follows the
+    article limit, KB_MAX_ARTICLE_BYTES)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, per_path: dict[str, tuple[int, str]] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = per_path or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"}:
             return await self.app(scope, receive, send)
-        too_large = f"request body over {self.max_bytes} bytes"
+        limit, why = self.per_path.get(scope["path"], (self.max_bytes, "KB_MAX_BODY_BYTES"))
+        too_large = f"request body over {limit} bytes ({why})"
         declared = header(scope, b"content-length")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isdigit() and int(declared) > limit:
             return await send_error(send, "too_large", too_large)
         chunks: list[bytes] = []
         seen = 0
@@ -145,7 +150,7 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             seen += len(chunk)
-            if seen > self.max_bytes:
+            if seen > limit:
                 return await send_error(send, "too_large", too_large)
             chunks.append(chunk)
             if not message.get("more_body", False):

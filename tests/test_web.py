@@ -16,6 +16,7 @@ import pytest
 from browser import browser
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from fakes import FAKE_WORKER
 from samples import ARTICLE, ARTICLE_2
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -164,7 +165,7 @@ def drafted_server(
     kb = KnowledgeBase.load(home, fake)
     add_article(home.corpus_dir, ARTICLE.encode(), "cold-start.txt")
     app = create_app(home, kb)
-    app.state.publisher = Publisher(kb, builder=lambda s: build(s, fake))
+    app.state.publisher = Publisher(kb, command=FAKE_WORKER)
     with serve(app, home) as url:
         yield url
 

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from mcp.server.transport_security import TransportSecuritySettings
 
 from service import __version__
 from service.api.access import Access, GuardedRoute, guard_asgi
@@ -19,6 +20,7 @@ from service.api.caching import CachedRoute, cache_control
 from service.api.deps import KBDep, get_kb
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
 from service.api.routers import admin, assistants, browse, curation, documents, meta, query, web
+from service.api.security import install_security
 from service.kb import KnowledgeBase
 from service.metrics import Metrics
 from service.middleware import AccessLog, BodyLimit, HeadAsGet, StreamLimit
@@ -33,7 +35,13 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     from service.mcp_server import create_mcp
 
     mcp = create_mcp(lambda: app.state.kb)
-    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host=settings.host)
+    # the Host header is checked for every route by one middleware (service/api/security.py), /mcp too
+    mcp_app = mcp.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        host=settings.host,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -82,14 +90,16 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
 
     # added innermost first: the access log sees every request, CORS answers preflights before any route
     app.add_middleware(HeadAsGet)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    upload = (settings.upload_body_bytes(), "an article of KB_MAX_ARTICLE_BYTES as JSON")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, per_path={"/admin/articles": upload})
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    install_security(app, settings)  # outside CORS and the routes: every response, every Host checked
     app.add_middleware(AccessLog, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -1,17 +1,17 @@
-"""Wire format of the curation routes and verbs: a draft's summary, the list of drafts, an upload, an
-accept job that a client polls."""
+"""Wire format of the curation routes and verbs: a draft's summary, the list of drafts, an upload, a draft
+under review and a reviewer's edit, what a removal mended, a publish job that a client polls. Curated text
+fields are checked as queries are, and refuse bidirectional overrides too."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from service.models import IndexSummary
+from service.models import IndexSummary, clean_curated_line, clean_curated_text
 from service.view_models import ArticleSegment
 
 __all__ = [
-    "AcceptJob",
     "ArticleUpload",
     "DraftDetail",
     "DraftEdit",
@@ -19,7 +19,9 @@ __all__ = [
     "DraftList",
     "DraftPrinciple",
     "DraftSummary",
+    "Job",
     "QuoteEdit",
+    "RemoveReport",
 ]
 
 
@@ -40,32 +42,72 @@ class DraftSummary(BaseModel):
 class DraftInfo(BaseModel):
     article: str
     doc: str
+    title: str = ""
     principles: int
     open_items: int = Field(description="principles still carrying `generated:` (not yet checked)")
     edited: bool = Field(description="changed by a person since `kb add` wrote it")
-    problem: str | None = None
+    status: Literal["pending", "publishing"] = Field(
+        "pending",
+        description="pending: not published, never served; publishing: an accept job (`job`) publishes it",
+    )
+    job: str | None = Field(None, description="the id of the job publishing it, while one does")
+    problem: str | None = Field(None, description="what is wrong with the draft file, when something is")
 
 
 class DraftList(BaseModel):
     drafts: list[DraftInfo]
 
 
+CuratedLine = Annotated[str, AfterValidator(clean_curated_line)]
+CuratedText = Annotated[str, AfterValidator(clean_curated_text)]
+
+
 class ArticleUpload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    filename: str = Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$")
+    filename: CuratedLine = Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$")
     text: str = Field(min_length=1, description="the article, as UTF-8 text")
-    title: str | None = Field(None, min_length=1, max_length=120)
+    title: CuratedLine | None = Field(None, min_length=1, max_length=120)
     force: bool = Field(False, description="add a near-duplicate anyway")
 
 
-class AcceptJob(BaseModel):
-    id: str
+class RemoveReport(BaseModel):
+    """What `kb remove` (DELETE /admin/articles/{article}) took out, so that the corpus still builds."""
+
     article: str
-    state: Literal["queued", "running", "done", "failed"]
+    doc: str
+    removed: list[str] = Field(default_factory=list, description="files deleted, relative to corpus/")
+    links: list[str] = Field(
+        default_factory=list,
+        description="links of other principles to its principles, cut (file: id.field -> id)",
+    )
+    phrasings: list[str] = Field(default_factory=list, description="phrasings of its principles, cut")
+    labelled: list[str] = Field(
+        default_factory=list, description="labelled requests naming it, dropped from corpus/calibration"
+    )
+
+
+class Job(BaseModel):
+    """A publish job (accept a draft, remove an article): its build runs in a child process; the record is
+    a JSON file under KB_DATA_DIR/jobs, so it outlives a crash of either process."""
+
+    id: str
+    kind: Literal["accept", "remove"] = "accept"
+    article: str
+    state: Literal["queued", "running", "built", "done", "failed", "interrupted"] = Field(
+        description="queued, running (`step` says which), built (reloading), done, failed (`message` says "
+        "why; nothing was published), interrupted (a process died: the corpus was put back; retry)"
+    )
     step: str = ""
     message: str = ""
     index: IndexSummary | None = None
+    removed: RemoveReport | None = None
+    created: float = Field(0.0, description="Unix time the job was started")
+    updated: float = 0.0
+    pid: int | None = Field(None, description="the child process doing the work, while it runs")
+    server_pid: int | None = None
+    boot_id: str = Field("", description="the serving process that started it (a new one after a restart)")
+    retry_of: str | None = Field(None, description="the job this one retries")
 
 
 class DraftPrinciple(BaseModel):
@@ -115,8 +157,8 @@ class QuoteEdit(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    from_: str | None = Field(None, alias="from", min_length=4, max_length=400)
-    to: str | None = Field(None, min_length=2, max_length=400)
+    from_: CuratedText | None = Field(None, alias="from", min_length=4, max_length=400)
+    to: CuratedText | None = Field(None, min_length=2, max_length=400)
     start: int | None = Field(None, ge=0, le=10_000_000)
     end: int | None = Field(None, ge=0, le=10_000_000)
 
@@ -137,9 +179,9 @@ class DraftEdit(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: str | None = Field(None, min_length=1, max_length=64)
-    title: str | None = Field(None, min_length=2, max_length=60)
-    summary: str | None = Field(None, min_length=10, max_length=400)
+    type: CuratedLine | None = Field(None, min_length=1, max_length=64)
+    title: CuratedLine | None = Field(None, min_length=2, max_length=60)
+    summary: CuratedText | None = Field(None, min_length=10, max_length=400)
     source: QuoteEdit | None = None
 
     @model_validator(mode="after")

@@ -1,17 +1,30 @@
-"""Adding articles over HTTP, for internal tools: upload → draft summary, list drafts, accept → build and
-reload as a job to poll. Admin routes (always behind a key); drafts are never served as principles."""
+"""Adding articles over HTTP, for internal tools: upload → draft summary, list drafts, review and edit,
+accept or remove → a job to poll (its build runs in a child process). Admin routes (always behind a key);
+drafts are never served as principles or documents.
+
+No route here waits for the corpus lock: while a build holds it, an upload or an edit is refused at once
+with 409 and Retry-After, so waiting curators never hold the threads that every route shares."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from service.api.access import Access
 from service.api.access import router as make_router
 from service.api.deps import KBDep
 from service.curation.jobs import Publisher
-from service.curation.models import AcceptJob, ArticleUpload, DraftDetail, DraftEdit, DraftList, DraftSummary
+from service.curation.models import (
+    ArticleUpload,
+    DraftDetail,
+    DraftEdit,
+    DraftList,
+    DraftSummary,
+    Job,
+)
 from service.curation.review import draft_detail, edit_draft
-from service.curation.store import add_article, list_drafts
+from service.curation.store import Limits, add_article, list_drafts
 from service.errors import InputError
 from service.models import ErrorBody
 
@@ -19,7 +32,11 @@ __all__ = ["router"]
 
 router = make_router(Access.ADMIN, prefix="/admin", tags=["admin"])
 _CONFLICT: dict[int | str, dict[str, object]] = {
-    409: {"model": ErrorBody, "description": "a duplicate article, or another build or write holds the lock"}
+    409: {
+        "model": ErrorBody,
+        "description": "a duplicate article, too many drafts, a job for this article already runs, or a "
+        "build holds the corpus (then Retry-After says when to ask again)",
+    }
 }
 
 
@@ -30,20 +47,38 @@ def _publisher(request: Request, kb: KBDep) -> Publisher:
     return pub
 
 
+def _limits(kb: KBDep) -> Limits:
+    return Limits.of(kb.settings, lock_wait=0)  # refuse at once rather than hold a shared thread
+
+
+PublisherDep = Annotated[Publisher, Depends(_publisher)]
+LimitsDep = Annotated[Limits, Depends(_limits)]
+
+
 @router.post("/articles", response_model=DraftSummary, status_code=201, responses=_CONFLICT)
-def upload_article(body: ArticleUpload, kb: KBDep) -> DraftSummary:
-    """Add an article: stored byte-identical as UTF-8, drafted into corpus/drafts for review. 409 for a
-    duplicate (send `force` for a near-duplicate that is a different article)."""
+def upload_article(body: ArticleUpload, kb: KBDep, limits: LimitsDep) -> DraftSummary:
+    """Add an article: drafted into corpus/drafts for review, apart from the published corpus (never
+    served, never in the index) until accepted. 409 for a duplicate (send `force` for a near-duplicate that
+    is a different article), 413 over KB_MAX_ARTICLE_BYTES."""
     try:
         data = body.text.encode("utf-8")
     except UnicodeEncodeError as exc:  # JSON can carry a lone surrogate, which no UTF-8 file holds
         raise InputError(f"text: not valid Unicode text ({exc.reason})") from exc
-    return add_article(kb.settings.corpus_dir, data, body.filename, body.title, body.force)
+    return add_article(kb.settings.corpus_dir, data, body.filename, body.title, body.force, limits=limits)
+
+
+@router.delete("/articles/{article}", response_model=Job, status_code=202, responses=_CONFLICT)
+def remove(article: str, publisher: PublisherDep) -> Job:
+    """Remove an article (published or a draft) in the background: its files, its principles' phrasings,
+    the links other principles make to them and the labelled requests naming it (listed in the job's
+    `removed`), then rebuild and reload. Poll GET /admin/jobs/{id}."""
+    return publisher.start(article, "remove")
 
 
 @router.get("/drafts", response_model=DraftList)
 def drafts(kb: KBDep) -> DraftList:
-    """Drafts waiting for review, with how many principles still carry `generated:`."""
+    """Drafts waiting for review (status pending, or publishing while an accept job runs), with how many
+    principles still carry `generated:`. Read from each draft's summary, not by parsing the drafts."""
     return list_drafts(kb.settings.corpus_dir)
 
 
@@ -55,20 +90,28 @@ def draft(article: str, kb: KBDep) -> DraftDetail:
 
 
 @router.patch("/drafts/{article}/principles/{principle_id}", response_model=DraftDetail, responses=_CONFLICT)
-def edit(article: str, principle_id: str, body: DraftEdit, kb: KBDep) -> DraftDetail:
+def edit(article: str, principle_id: str, body: DraftEdit, kb: KBDep, limits: LimitsDep) -> DraftDetail:
     """Change a draft principle's type, title, summary or source (quotes `from`/`to`, or offsets
     `start`/`end`); other fields and other edits are kept. The draft is checked as `kb accept` would
     check it: a change that would fail is refused with 422 and nothing is written."""
-    return edit_draft(kb.settings.corpus_dir, article, principle_id, body)
+    return edit_draft(kb.settings.corpus_dir, article, principle_id, body, limits)
 
 
-@router.post("/drafts/{article}/accept", response_model=AcceptJob, status_code=202, responses=_CONFLICT)
-def accept(article: str, request: Request, kb: KBDep) -> AcceptJob:
-    """Publish a draft, rebuild the index and reload it, in the background: poll GET /admin/jobs/{id}."""
-    return _publisher(request, kb).start(article)
+@router.post("/drafts/{article}/accept", response_model=Job, status_code=202, responses=_CONFLICT)
+def accept(article: str, publisher: PublisherDep) -> Job:
+    """Publish a draft, rebuild the index and reload it, in the background: poll GET /admin/jobs/{id}.
+    409 when a job for this draft runs already."""
+    return publisher.start(article, "accept")
 
 
-@router.get("/jobs/{job_id}", response_model=AcceptJob)
-def job(job_id: str, request: Request, kb: KBDep) -> AcceptJob:
-    """The state of an accept job: queued, running (with its step), done (with the new index) or failed."""
-    return _publisher(request, kb).get(job_id)
+@router.get("/jobs/{job_id}", response_model=Job)
+def job(job_id: str, publisher: PublisherDep) -> Job:
+    """A publish job: queued, running (with its step), done (with the new index), failed (nothing was
+    published) or interrupted (its process died; the corpus was put back: retry it)."""
+    return publisher.get(job_id)
+
+
+@router.post("/jobs/{job_id}/retry", response_model=Job, status_code=202, responses=_CONFLICT)
+def retry(job_id: str, publisher: PublisherDep) -> Job:
+    """Start a failed or interrupted job again, as a new job (`retry_of` names this one)."""
+    return publisher.retry(job_id)
