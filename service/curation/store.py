@@ -47,7 +47,7 @@ from service.errors import (
 from service.ingest.classify import TypeClassifier, train_classifier
 from service.ingest.draft import draft_article
 from service.ingest.duplicates import find_duplicates
-from service.models import Principle
+from service.models import Principle, clean_curated_line
 from service.settings import Settings
 
 __all__ = [
@@ -270,6 +270,14 @@ def decode_article(data: bytes, name: str, limit: int = Limits.max_article_bytes
     return text
 
 
+def _check_line(field: str, value: str) -> None:
+    """A curated one-line field from the CLI, checked as the HTTP models check it."""
+    try:
+        clean_curated_line(value)
+    except ValueError as exc:
+        raise InputError(f"{field}: {exc}") from exc
+
+
 def article_stem(doc: str) -> str:
     return doc.removesuffix(".txt")
 
@@ -411,6 +419,8 @@ def add_article(
 ) -> DraftSummary:
     limits = limits or Limits()
     say = progress or (lambda _: None)
+    if title is not None:
+        _check_line("title", title)
     text = decode_article(data, name, limits.max_article_bytes)
     with _lock(root, limits, f"`kb add` of {name}"):
         migrate_drafts(root)
