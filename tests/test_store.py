@@ -8,13 +8,13 @@ import time
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 from fakes import FAKE_WORKER
+from fastapi.testclient import TestClient
 from samples import ARTICLE
 
 from service.api import create_app
-from service.curation.jobs import Publisher
 from service.corpus import corpus_digest
+from service.curation.jobs import Publisher
 from service.curation.store import DraftPaths, add_article, check_draft, list_drafts, remove_article
 from service.errors import DuplicateError, InputError
 from service.index import is_fresh, read_manifest

@@ -136,9 +136,7 @@ def test_groups_list_the_articles_lists(client: TestClient, kb: KnowledgeBase) -
     assert client.get("/groups", params={"x": 1}).status_code == 422  # cached routes refuse unknown params
 
 
-def test_draft_edit_during_a_build_is_a_quick_409(
-    drafted: tuple[TestClient, str], home: Settings
-) -> None:
+def test_draft_edit_during_a_build_is_a_quick_409(drafted: tuple[TestClient, str], home: Settings) -> None:
     import threading
 
     from service.curation.locks import corpus_lock

@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from browser import browser
+from fakes import FAKE_WORKER
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from fakes import FAKE_WORKER
 from samples import ARTICLE, ARTICLE_2
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec

@@ -101,5 +101,6 @@ class TrustedHosts:
 
 
 def install_security(app: FastAPI, settings: Settings) -> None:
-    app.add_middleware(SecurityHeaders)
+    # added innermost first: a refused Host gets the headers too
     app.add_middleware(TrustedHosts, names=settings.host_names())
+    app.add_middleware(SecurityHeaders)
