@@ -389,6 +389,16 @@ def test_a_malformed_generated_field_is_refused_before_saving(
         assert paths.draft.read_bytes() == before
 
 
+def test_corpus_yaml_errors_name_relative_paths(full: Settings) -> None:
+    path = full.corpus_dir / "principles" / "002.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("principles:", "principles: [", 1), encoding="utf-8"
+    )
+    with pytest.raises(Exception, match=r"^principles/002.yaml: cannot read YAML at line \d+") as err:
+        load_corpus(full.corpus_dir)
+    assert str(full.corpus_dir) not in str(err.value)
+
+
 def test_the_cli_says_article_not_principle(home: Settings) -> None:
     out = _kb(home, "accept", "no-such-article")
     assert out.returncode == 2 and "找不到这篇文章" in out.stderr and "原则" not in out.stderr, out.stderr

@@ -317,6 +317,13 @@ def migrate_drafts(root: Path) -> list[str]:
     return moved
 
 
+def _migrated(root: Path) -> None:
+    """Drafts of the first layout moved before anything reads drafts (under the lock; at once or 409)."""
+    if (root / DRAFTS_DIR).is_dir() and any((root / DRAFTS_DIR).glob("*.yaml")):
+        with corpus_lock(root, timeout=0, what="moving drafts into their folders"):
+            migrate_drafts(root)
+
+
 def resolve_article(root: Path, article: str) -> str:
     """A raw file name from what a user types: the file name, its stem, or a unique prefix ("005"), among
     the published articles and the drafts."""
@@ -336,7 +343,7 @@ def resolve_article(root: Path, article: str) -> str:
 
 def draft_paths(root: Path, article: str) -> DraftPaths:
     """The draft of the article a user names; NotFoundError when it has none."""
-    migrate_drafts(root)
+    _migrated(root)
     paths = DraftPaths(root, article_stem(resolve_article(root, article)))
     if not paths.exists():
         raise NotFoundError(f"no draft for {paths.doc} in corpus/drafts (published articles are not drafts)")
@@ -587,9 +594,7 @@ def _listed(paths: DraftPaths) -> DraftInfo:
 
 def list_drafts(root: Path) -> DraftList:
     """Every pending draft from its summary (a small JSON file each), not by parsing the drafts."""
-    if (root / DRAFTS_DIR).is_dir() and any((root / DRAFTS_DIR).glob("*.yaml")):
-        with corpus_lock(root, timeout=0, what="moving drafts into their folders"):
-            migrate_drafts(root)
+    _migrated(root)
     out = [_listed(DraftPaths(root, s)) for s in _draft_stems(root) if DraftPaths(root, s).exists()]
     return DraftList(drafts=out)
 
