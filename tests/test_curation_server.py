@@ -150,3 +150,23 @@ def test_kill_9_during_an_accept_leaves_a_server_that_starts(env: dict[str, str]
         if _job(url, retry.json()["id"])["pid"]:
             break
         time.sleep(0.1)
+
+
+def test_kill_9_of_the_server_alone_lets_its_build_finish(env: dict[str, str], started: list[Any]) -> None:
+    server, url = _serve(env, started)
+    body = {"filename": "a.txt", "text": ARTICLE}
+    article = httpx.post(f"{url}/admin/articles", json=body, headers=AUTH, timeout=120).json()["article"]
+    job = httpx.post(f"{url}/admin/drafts/{article}/accept", headers=AUTH, timeout=60).json()
+    for _ in range(1200):
+        state = _job(url, job["id"])
+        if state["step"].startswith("building") or state["state"] not in ("queued", "running"):
+            break
+        time.sleep(0.1)
+    server.send_signal(signal.SIGKILL)  # the child goes on building
+    server.wait(timeout=30)
+    _, url = _serve(env, started)  # waits for the child's build, then serves it
+    state = _job(url, job["id"])
+    assert state["state"] == "done" and "serving it" in state["message"], state
+    assert not (Path(env["KB_DATA_DIR"]) / "jobs" / job["id"]).exists()  # its backup is gone
+    docs = [d["doc"] for d in httpx.get(f"{url}/documents", headers=AUTH, timeout=60).json()["documents"]]
+    assert f"{article}.txt" in docs

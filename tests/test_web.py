@@ -239,3 +239,14 @@ def test_the_brief_reading_and_advice_provenance_are_shown(
     expected = {"article": "原文建议", "curator": "整理者建议"}
     assert badges == [expected[h.advice_source] for h in diagnosed.hits if h.advice_source]
     _no_script_errors(driver)
+
+
+def test_an_error_page_sets_its_own_title(driver: Any, server_url: str) -> None:
+    # issue 28.14: an error page kept the title of the page before it
+    driver.get(f"{server_url}/#/article/000")
+    _wait(driver, ".article-text")
+    assert driver.title != "出错了 · 社群运营知识库"
+    for broken in ("#/article/999", "#/no-such-page"):  # an answer that fails, a page that does not exist
+        driver.execute_script(f"location.hash = {broken!r}")
+        _wait(driver, ".error")
+        WebDriverWait(driver, WAIT).until(lambda d: d.title == "出错了 · 社群运营知识库")

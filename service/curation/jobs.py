@@ -113,9 +113,12 @@ class JobStore:
 
 def _orphaned(job: Job) -> bool:
     """Active on paper, but no process is left to finish it or to notice that it ended."""
-    if job.state not in ACTIVE or _alive(job.pid):
+    if job.state not in ACTIVE:
         return False
-    return job.boot_id != BOOT_ID and not (job.server_pid != os.getpid() and _alive(job.server_pid))
+    server_gone = job.boot_id != BOOT_ID and not (job.server_pid != os.getpid() and _alive(job.server_pid))
+    if job.state == "built":  # the child's work is done (it may still be exiting): only a reload was left
+        return server_gone
+    return server_gone and not _alive(job.pid)
 
 
 def _settle(store: JobStore, job: Job, settings: Settings, why: str) -> Job:
@@ -123,10 +126,16 @@ def _settle(store: JobStore, job: Job, settings: Settings, why: str) -> Job:
     index on disk serves the corpus as changed), so the index serves the corpus again; `interrupted`."""
     root = settings.corpus_dir
     backup = store.backup(job.id)
+    if job.state == "built":  # a serving process loads the index on disk, which is this job's
+        shutil.rmtree(backup, ignore_errors=True)
+        message = f"{why}; its build had finished: serving it"
+        return store.save(
+            job.model_copy(update={"state": "done", "step": "", "pid": None, "message": message})
+        )
     try:
         with corpus_lock(root, timeout=0, what=f"recovering job {job.id}"):
             changed = (backup / "changes.json").exists()
-            if job.state == "built" or (changed and is_fresh(settings.index_dir, root, settings.model)):
+            if changed and is_fresh(settings.index_dir, root, settings.model):
                 message = f"{why}; its build had finished: serving it"
                 done = job.model_copy(update={"state": "done", "step": "", "pid": None, "message": message})
                 shutil.rmtree(backup, ignore_errors=True)
@@ -156,6 +165,12 @@ def recover_jobs(settings: Settings) -> list[Job]:
     """At start-up, before the index is loaded: every job left active by processes that are gone is
     settled, so that a publish killed half-way never stops the server from starting."""
     store = JobStore(settings.data_dir)
+    for j in store.all():
+        if j.state in ACTIVE and j.boot_id != BOOT_ID and _alive(j.pid):
+            # the server died, its child did not: let it finish (it holds the corpus lock) and settle then
+            log.warning("waiting for job %s (process %s) to finish before loading the index", j.id, j.pid)
+            with corpus_lock(settings.corpus_dir, settings.build_lock_timeout, what="`kb serve` starting"):
+                pass
     return [_settle(store, j, settings, "its processes ended (a crash or a restart)") for j in store.all()
             if _orphaned(j)]  # fmt: skip
 
@@ -216,7 +231,10 @@ class Publisher:
             job = self.store.load(job_id)
             if job.state == "built":
                 self.store.update(job_id, step="reloading")
-                manifest = self.kb.reload()
+                try:
+                    manifest = self.kb.reload()
+                except KBError as exc:
+                    raise KBError(f"published and built, but the reload failed: {exc.message}") from exc
                 done = "published" if job.kind == "accept" else "removed"
                 self.store.update(job_id, state="done", step="", pid=None, message=f"{done} and serving",
                                   index=manifest.summary())  # fmt: skip

@@ -57,7 +57,8 @@ def run_job(job_file: Path, settings: Settings, embedder: Embedder | None = None
             except BaseException:
                 undo_changes(root, backup)
                 raise
-        store.update(job.id, state="built", step="reloading")
+            # still holding the lock: a server starting meanwhile waits for it, then finds the job built
+            store.update(job.id, state="built", step="reloading")
         return True
     except KBError as exc:
         message = exc.message
