@@ -83,9 +83,10 @@ class Limits:
     """What one curation call may cost, from the settings; `lock_wait`: how long to wait for the corpus
     lock (the CLI waits; the HTTP edge refuses at once rather than hold a shared thread)."""
 
-    max_article_bytes: int = 200_000
-    max_drafts: int = 50
-    max_principles: int = 400
+    # the defaults are the settings' own (service/settings.py is where they are documented)
+    max_article_bytes: int = Settings.model_fields["max_article_bytes"].default
+    max_drafts: int = Settings.model_fields["max_drafts"].default
+    max_principles: int = Settings.model_fields["max_draft_principles"].default
     lock_wait: float = 600.0
 
     @classmethod
@@ -254,7 +255,7 @@ def read_article_file(path: Path, limit: int) -> bytes:
     return data
 
 
-def decode_article(data: bytes, name: str, limit: int = Limits.max_article_bytes) -> str:
+def decode_article(data: bytes, name: str, limit: int = Limits().max_article_bytes) -> str:
     if len(data) > limit:
         raise TooLargeError(f"{name}: {len(data)} bytes is over the limit of {limit} bytes")
     try:
