@@ -21,6 +21,7 @@ from service.api.deps import KBDep, get_kb
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
 from service.api.routers import admin, assistants, browse, curation, documents, meta, query, web
 from service.api.security import install_security
+from service.curation.jobs import recover_jobs
 from service.kb import KnowledgeBase
 from service.metrics import Metrics
 from service.middleware import AccessLog, BodyLimit, HeadAsGet, StreamLimit
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if kb is None:  # loading here (not `kb serve`): settle interrupted publish jobs first, as it does
+            recover_jobs(settings)
         app.state.kb = kb or KnowledgeBase.load(settings)
         app.state.metrics.set_index(app.state.kb.index.manifest)
         async with mcp.session_manager.run():
