@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from service.corpus import read_curated  # noqa: E402
-from service.drafts import check_draft, draft_text  # noqa: E402
+from service.curation.store import check_draft, draft_text  # noqa: E402
 from service.ingest.duplicates import shingles  # noqa: E402
 from service.ingest.text import split_units  # noqa: E402
 

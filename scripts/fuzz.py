@@ -42,6 +42,7 @@ def main() -> int:
             "KB_API_KEYS": key,
             "KB_CORPUS_DIR": str(scratch / "corpus"),
             "KB_INDEX_DIR": str(scratch / "index"),
+            "KB_DATA_DIR": str(scratch / "data"),  # the publish jobs' records
         }
         proc, url, _ = start_server(env)
         auth = ["-H", f"Authorization: Bearer {key}"]

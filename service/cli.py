@@ -51,8 +51,15 @@ def _given(**options: object) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
+def _echo(text: str = "", err: bool = False) -> None:
+    """Every line the CLI prints goes through here (or `_console`): control characters escaped."""
+    from service.cli_render import printable
+
+    typer.echo(printable(text), err=err)
+
+
 def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    _echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -112,9 +119,9 @@ def _print_json(model: BaseModel) -> None:
 
 
 def _console() -> Any:
-    from rich.console import Console
+    from service.cli_render import safe_console
 
-    return Console(highlight=False, soft_wrap=True)
+    return safe_console(highlight=False, soft_wrap=True)
 
 
 FullOpt = Annotated[bool, typer.Option("--full", help="显示全部内容:摘要、建议、匹配原因、完整出处")]
@@ -230,7 +237,7 @@ def types(json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None) -> 
     if json:
         return _print_json(resp)
     for t in resp.types:
-        typer.echo(f"{t.name:18s} {t.label}  {t.description}")
+        _echo(f"{t.name:18s} {t.label}  {t.description}")
 
 
 @app.command()
@@ -245,13 +252,13 @@ def build(
 
     settings = get_settings()
     if if_stale and is_fresh(settings.index_dir, settings.corpus_dir, settings.model):
-        typer.echo(f"索引已是最新: {settings.index_dir}")
+        _echo(f"索引已是最新: {settings.index_dir}")
         return
     try:
-        m = build_index(settings, progress=lambda msg: typer.echo(msg, err=True))
+        m = build_index(settings, progress=lambda msg: _echo(msg, err=True))
     except KBError as exc:
         _fail_kb(exc)
-    typer.echo(
+    _echo(
         f"built {settings.index_dir}: {m.principles} principles, {m.vectors} vectors, "
         f"model {m.model} ({m.dimension}-d), query encoder {'adapted' if m.query_model else 'base'}, "
         f"{'onnx int8' if m.encoder else 'torch only'}, "
@@ -271,66 +278,66 @@ def add(
     force: Annotated[bool, typer.Option("--force", help="即使与已有文章近似重复也添加")] = False,
     json: JsonOpt = False,
 ) -> None:
-    """添加文章:提取正文写入 corpus/raw,原文件留在 corpus/drafts,并起草它的原则,等待审阅。"""
+    """添加文章:在 corpus/drafts/<文章>/ 里起草它的原则,等待审阅;接受之前不会发布,也不会被检索到。"""
     from pathlib import Path
 
-    from service.drafts import MAX_ARTICLE_BYTES, add_article
+    from service.curation.store import Limits, add_article, read_article_file
     from service.errors import KBError
-    from service.ingest.formats import file_limit
     from service.settings import get_settings
 
+    settings = get_settings()
+    limits = Limits.of(settings)
     path = Path(file)
-    limit = file_limit(MAX_ARTICLE_BYTES)
     try:
-        if path.exists() and not path.is_file():  # a folder, a FIFO or a device: never read
-            _fail(f"{file} 不是一个普通文件:请给出文章文件的路径", 2)
-        with path.open("rb") as f:
-            data = f.read(limit + 1)  # never more than the limit: a larger file is refused by size
-    except OSError as exc:
-        _fail(f"读不了文件 {file}({exc.strerror}):请检查路径", 2)
-    try:
+        data = read_article_file(path, limits.max_article_bytes)
         summary = add_article(
-            get_settings().corpus_dir,
+            settings.corpus_dir,
             data,
             path.name,
             title,
             force,
-            lambda step: typer.echo(f"… {step}", err=True),
+            lambda step: _echo(f"… {step}", err=True),
+            limits,
         )
     except KBError as exc:
         _fail_kb(exc)
     if json:
         return _print_json(summary)
     if summary.kept:
-        typer.echo(f"corpus/drafts/{summary.article}.yaml 已被人工修改过:保持原样")
+        _echo(f"corpus/drafts/{summary.article}/draft.yaml 已被人工修改过:保持原样")
         return
     types = ", ".join(f"{n} {t}" for t, n in sorted(summary.by_type.items(), key=lambda x: -x[1]))
-    typer.echo(f"已起草 corpus/drafts/{summary.article}.yaml:《{summary.title}》")
-    typer.echo(f"  {summary.principles} 条原则({types});{summary.groups} 个列表;{summary.junk} 段无关内容")
+    _echo(f"已起草 corpus/drafts/{summary.article}/draft.yaml:《{summary.title}》(未发布)")
+    _echo(f"  {summary.principles} 条原则({types});{summary.groups} 个列表;{summary.junk} 段无关内容")
     if summary.low_confidence:
-        typer.echo(f"  把握不大(先检查): {', '.join(summary.low_confidence)}")
+        _echo(f"  把握不大(先检查): {', '.join(summary.low_confidence)}")
     if summary.dropped:
-        typer.echo(f"  {summary.dropped} 段未收录:找不到唯一的引文")
+        _echo(f"  {summary.dropped} 段未收录:找不到唯一的引文")
     if summary.duplicates:
-        typer.echo(f"  与这些文章近似重复,仍已添加: {', '.join(summary.duplicates)}")
-    typer.echo(f"审阅后(见 corpus/CURATING.md)运行: kb accept {summary.article}")
+        _echo(f"  与这些文章近似重复,仍已添加: {', '.join(summary.duplicates)}")
+    _echo(f"审阅后(见 corpus/CURATING.md)运行: kb accept {summary.article}")
 
 
 @app.command()
 def drafts(json: JsonOpt = False) -> None:
-    """列出等待审阅的草稿及其待查项。"""
-    from service.drafts import list_drafts
+    """列出等待审阅的草稿(未发布)及其待查项。"""
+    from service.curation.store import list_drafts
+    from service.errors import KBError
     from service.settings import get_settings
 
-    resp = list_drafts(get_settings().corpus_dir)
+    try:
+        resp = list_drafts(get_settings().corpus_dir)
+    except KBError as exc:
+        _fail_kb(exc)
     if json:
         return _print_json(resp)
     if not resp.drafts:
-        typer.echo("没有待审阅的草稿")
+        _echo("没有待审阅的草稿")
     for d in resp.drafts:
         state = "已修改" if d.edited else "未修改"
+        status = f",发布中(任务 {d.job})" if d.status == "publishing" else ",未发布"
         problem = f"  {d.problem}" if d.problem else ""
-        typer.echo(f"{d.article}  {d.principles} 条原则,{d.open_items} 项待查,{state}{problem}")
+        _echo(f"{d.article}  {d.principles} 条原则,{d.open_items} 项待查,{state}{status}{problem}")
 
 
 @app.command()
@@ -338,20 +345,20 @@ def accept(
     article: Annotated[str, typer.Argument(help="文章名或编号(见 kb drafts)")],
     no_build: Annotated[bool, typer.Option("--no-build", help="只发布,稍后再运行 kb build")] = False,
 ) -> None:
-    """检查草稿并发布到 corpus/principles,然后(增量)重建索引。"""
+    """检查草稿并发布到 corpus/raw 和 corpus/principles,然后(增量)重建索引。"""
     from service.build.pipeline import build as build_index
-    from service.drafts import accept_draft
+    from service.curation.store import Limits, accept_draft
     from service.errors import KBError
     from service.settings import get_settings
 
     settings = get_settings()
     try:
-        info = accept_draft(settings.corpus_dir, article)
-        typer.echo(f"已发布 corpus/principles/{info.article}.yaml({info.principles} 条原则)")
+        info = accept_draft(settings.corpus_dir, article, limits=Limits.of(settings))
+        _echo(f"已发布 corpus/principles/{info.article}.yaml({info.principles} 条原则)")
         if not no_build:
             m = build_index(settings, retrain=False)
-            typer.echo(f"已构建 {settings.index_dir}:{m.principles} 条原则,用时 {m.build_seconds} 秒")
-            typer.echo("运行中的服务器用 POST /admin/reload 或 kill -HUP 载入新索引")
+            _echo(f"已构建 {settings.index_dir}:{m.principles} 条原则,用时 {m.build_seconds} 秒")
+            _echo("运行中的服务器用 POST /admin/reload 或 kill -HUP 载入新索引")
     except KBError as exc:
         _fail_kb(exc)
 
@@ -360,20 +367,32 @@ def accept(
 def remove(
     article: Annotated[str, typer.Argument(help="文章名或编号")],
     no_build: Annotated[bool, typer.Option("--no-build", help="只移除,稍后再运行 kb build")] = False,
+    json: JsonOpt = False,
 ) -> None:
-    """移除一篇文章:原文、原则和草稿,然后重建索引。"""
+    """移除一篇文章(已发布的或草稿):原文、原则、原始文件和草稿,连同它的原则的说法、其他原则指向它们的链接和
+    提到它的标注请求,然后重建索引。无法自动修好的地方会先拒绝,什么都不改。"""
     from service.build.pipeline import build as build_index
-    from service.drafts import remove_article
+    from service.curation.store import Limits, remove_article
     from service.errors import KBError
     from service.settings import get_settings
 
     settings = get_settings()
     try:
-        gone = remove_article(settings.corpus_dir, article)
-        typer.echo("已移除 " + ", ".join(gone))
+        report = remove_article(settings.corpus_dir, article, limits=Limits.of(settings))
+        if json:
+            _print_json(report)
+        else:
+            _echo("已移除 " + ", ".join(report.removed))
+            for what, items in (
+                ("链接", report.links),
+                ("说法", report.phrasings),
+                ("标注请求", report.labelled),
+            ):
+                if items:
+                    _echo(f"  去掉了指向它的{what} {len(items)} 处: " + "; ".join(items))
         if not no_build:
             m = build_index(settings, retrain=False)
-            typer.echo(f"已构建 {settings.index_dir}:{m.principles} 条原则,用时 {m.build_seconds} 秒")
+            _echo(f"已构建 {settings.index_dir}:{m.principles} 条原则,用时 {m.build_seconds} 秒", err=json)
     except KBError as exc:
         _fail_kb(exc)
 
@@ -387,6 +406,7 @@ def serve(
     import uvicorn
 
     from service.api import create_app
+    from service.curation.jobs import recover_jobs
     from service.errors import KBError
     from service.kb import KnowledgeBase
     from service.server import single_threaded_blas, uvicorn_config
@@ -395,6 +415,7 @@ def serve(
     _plain_logging()
     settings = get_settings()
     try:
+        recover_jobs(settings)  # a publish killed half-way is undone first: the index serves the corpus again
         kb = KnowledgeBase.load(settings)
         kb.warm_up()
     except KBError as exc:
@@ -457,5 +478,5 @@ def main() -> None:
     try:
         app()
     except Exception as exc:  # a bug of ours: still one line, like every other error, never a traceback
-        typer.echo(f"error: unexpected {exc.__class__.__name__}: {exc}", err=True)
+        _echo(f"error: unexpected {exc.__class__.__name__}: {exc}", err=True)
         sys.exit(1)

@@ -39,7 +39,10 @@ _BY_CODE = {
     "unknown_document": "未知的文章({detail}):用文章编号(如 001)或 corpus/raw 下的文件名",
     "duplicate": "这篇文章已经在知识库里({detail}):确实要再加一次请用 --force",
     "invalid_input": "输入有误({detail})",
-    "busy": "另一个构建或语料修改正在进行({detail}):请稍后再试",
+    "busy": "语料正被占用({detail})",
+    "too_many_drafts": "待审阅的草稿太多({detail}):先接受或移除一篇(kb accept / kb remove)",
+    "draft_invalid": "草稿文件有误,请按提示修改({detail})",
+    "bad_host": "服务器不接受这个主机名({detail})",
     "build_busy": "另一个 kb build 正在进行({detail}):请等它结束后再试",
     "corpus_invalid": "语料文件有误,请按提示修改后再运行 kb build({detail})",
     "index_invalid": "索引缺失或损坏({detail}):请运行 kb build(或 make serve)",
@@ -57,9 +60,19 @@ _BY_CODE = {
 }
 
 
+# not_found names several things: what the core's message says it could not find
+_NOT_FOUND = {
+    "no article": "找不到这篇文章({detail}):草稿见 kb drafts,已发布的文章见 GET /documents",
+    "no draft": "这篇文章没有待审阅的草稿({detail}):草稿见 kb drafts",
+    "no job": "找不到这个任务({detail})",
+}
+
+
 def describe_error(code: str, message: str) -> str:
     """One line for a person: the code's meaning and remedy, the core's message as detail."""
     template = _BY_CODE.get(code, "出错了({detail})")
+    if code == "not_found":
+        template = next((t for start, t in _NOT_FOUND.items() if message.startswith(start)), template)
     return template.format(detail=message)
 
 

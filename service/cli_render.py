@@ -4,6 +4,7 @@ order comes from the core's response models."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from service.answer import advice_label
@@ -11,7 +12,28 @@ from service.hits import short_quote
 from service.models import AskResponse, DiagnoseHit, DiagnoseResponse, Hit, Principle, SearchResponse
 from service.normalize import readable_text
 
-__all__ = ["render_ask", "render_diagnose", "render_principle", "render_search"]
+__all__ = ["printable", "render_ask", "render_diagnose", "render_principle", "render_search", "safe_console"]
+
+# what a terminal acts on instead of showing: C0 (but tab and line feed), DEL, C1, and the bidirectional
+# overrides and isolates that reorder the rest of a line (curated text, a file name, a server's answer)
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` safe for a terminal whatever its source: each control character shown as its escape."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def safe_console(**options: Any) -> Any:
+    """A rich Console whose every printed string goes through `printable` (markup is ours, not escaped)."""
+    from rich.console import Console
+
+    class _SafeConsole(Console):
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+    return _SafeConsole(**options)
+
 
 # a citation line's readable text, in characters
 SHORT_QUOTE = 36

@@ -105,10 +105,15 @@ class Corpus:
 
 
 def _read_yaml(path: Path) -> Any:
+    where = f"{path.parent.name}/{path.name}"  # relative to the corpus: messages never show server paths
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CorpusError(f"{path}: cannot read YAML: {exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise CorpusError(f"{where}: cannot read YAML{at}: {getattr(exc, 'problem', None) or exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{where}: cannot be read ({exc.__class__.__name__})") from exc
 
 
 def _parse(model: type[BaseModel], data: Any, where: str) -> Any:
@@ -196,7 +201,7 @@ def read_curated(root: Path) -> Curated:
     raw_dir = root / "raw"
     raw = {p.name: p.read_text(encoding="utf-8") for p in sorted(raw_dir.glob("*.txt"))}
     if not raw:
-        raise CorpusError(f"{raw_dir}: no raw articles (*.txt)")
+        raise CorpusError("raw/: no raw articles (*.txt)")
     curated: list[tuple[str, CuratedFile]] = []
     for path in sorted((root / "principles").glob("*.yaml")):
         curated.append((path.name, _parse(CuratedFile, _read_yaml(path), path.name)))

@@ -4,7 +4,10 @@ KBError                      code, message
 ├── InputError               a request the caller can fix                -> 422, exit 2
 │   ├── UnknownTypeError     a type name outside the vocabulary          -> 422, exit 2
 │   ├── UnknownDocumentError a document (short id or file name) the index lacks -> 422, exit 2
-│   └── DuplicateError       `kb add` of an article already in the corpus -> 409, exit 2
+│   ├── DuplicateError       `kb add` of an article already in the corpus -> 409, exit 2
+│   ├── TooLargeError        over a documented limit (article size, principles per draft) -> 413, exit 2
+│   └── DraftInvalidError    a draft file a person broke (YAML, a field) -> 422, exit 2
+├── DraftLimitError          KB_MAX_DRAFTS drafts pending already       -> 409, exit 1
 ├── NotFoundError            an unknown principle id                     -> 404, exit 2
 │   ├── UnknownKnowledgeError a Dify knowledge_id that names no scope   -> 404
 │   └── UnknownModelError    an OpenAI-compatible model name we do not serve -> 404
@@ -29,6 +32,8 @@ __all__ = [
     "BuildBusyError",
     "BusyError",
     "CorpusError",
+    "DraftInvalidError",
+    "DraftLimitError",
     "DuplicateError",
     "Edge",
     "IndexError_",
@@ -36,6 +41,7 @@ __all__ = [
     "InputError",
     "KBError",
     "NotFoundError",
+    "TooLargeError",
     "UnknownDocumentError",
     "UnknownKnowledgeError",
     "UnknownModelError",
@@ -70,7 +76,14 @@ class DuplicateError(InputError):
 
 
 class BusyError(KBError):
+    """`retry_after`: seconds after which asking again may succeed (the HTTP edge's Retry-After); None
+    when retrying cannot help (the draft is being published by a job already)."""
+
     code = "busy"
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class UnknownDocumentError(InputError):
@@ -87,6 +100,24 @@ class UnknownKnowledgeError(NotFoundError):
 
 class UnknownModelError(NotFoundError):
     code = "model_not_found"
+
+
+class TooLargeError(InputError):
+    """Over a documented limit: an article's size, a draft's principles."""
+
+    code = "too_large"
+
+
+class DraftLimitError(KBError):
+    """As many drafts pending as KB_MAX_DRAFTS allows: accept or remove one first."""
+
+    code = "too_many_drafts"
+
+
+class DraftInvalidError(InputError):
+    """A draft file a person broke (YAML syntax, a wrong field): named, never a 500."""
+
+    code = "draft_invalid"
 
 
 class CorpusError(KBError):
@@ -120,12 +151,15 @@ EDGE_CODES: Mapping[str, Edge] = {
     UnknownModelError.code: Edge(404, 2),
     DuplicateError.code: Edge(409, 2),
     BusyError.code: Edge(409, 1),
+    DraftLimitError.code: Edge(409, 1),
+    DraftInvalidError.code: Edge(422, 2),
     CorpusError.code: Edge(500, 1),
     IndexError_.code: Edge(503, 1),
     IndexStaleError.code: Edge(503, 1),
     BuildBusyError.code: Edge(503, 1),
     KBError.code: Edge(500, 1),
     "bad_request": Edge(400, 2),
+    "bad_host": Edge(400, 2),
     "unauthorized": Edge(401, 2),
     "forbidden": Edge(403, 2),
     "method_not_allowed": Edge(405, 2),

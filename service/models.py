@@ -59,6 +59,8 @@ __all__ = [
     "TypeInfo",
     "TypeList",
     "TypeSpec",
+    "clean_curated_line",
+    "clean_curated_text",
 ]
 
 MAX_QUERY_CHARS = 500
@@ -83,6 +85,26 @@ def _clean_text(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
     return value
+
+
+# bidirectional embeddings, overrides and isolates: they reorder what a reviewer's page and a terminal show
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_curated_text(value: str) -> str:
+    """A curated field (a summary, a quote): checked as a query is, and no bidirectional overrides."""
+    if _BIDI.search(value):
+        raise ValueError("must not contain bidirectional overrides (U+202A-U+202E, U+2066-U+2069)")
+    if re.search("[\x80-\x9f]", value):  # C1 controls: a terminal reads \x9b as ESC [
+        raise ValueError("must not contain control characters")
+    return _clean_text(value)
+
+
+def clean_curated_line(value: str) -> str:
+    """A curated one-line field (a title, a file name): a curated text without line breaks or tabs."""
+    if re.search(r"[\t\n\r\u2028\u2029\x85]", value):
+        raise ValueError("must be one line (no line breaks or tabs)")
+    return clean_curated_text(value)
 
 
 QueryText = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS), AfterValidator(_clean_text)]

@@ -9,10 +9,13 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["DEFAULT_MODEL", "PROJECT_ROOT", "Settings", "get_settings"]
+__all__ = ["ARTICLE_FILE_FACTOR", "DEFAULT_MODEL", "PROJECT_ROOT", "Settings", "get_settings"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = "m3e-small"
+# a file may be this many times the article limit (KB_MAX_ARTICLE_BYTES): a Word document or a PDF
+# carries its layout, fonts and pictures beside the text, which alone counts against the limit
+ARTICLE_FILE_FACTOR = 50
 
 
 class Settings(BaseSettings):
@@ -122,8 +125,49 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="`kb serve` bind address")
     port: int = Field(8000, ge=1, le=65535, description="`kb serve` port")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated Host names every route answers (a request naming another gets 400, "
+        "which stops DNS rebinding); empty = the loopback names (localhost, 127.0.0.1, [::1]) when "
+        "KB_HOST is a loopback address, any host otherwise; '*' = any host",
+    )
+    data_dir: Path = Field(
+        PROJECT_ROOT / "data", description="the server's own state (publish jobs under jobs/); not versioned"
+    )
+    max_article_bytes: int = Field(
+        200_000,
+        ge=1_000,
+        description="largest article `kb add` and POST /admin/articles take (UTF-8 bytes of its text): "
+        "413 beyond; the upload route's body limit follows from it",
+    )
+    max_drafts: int = Field(
+        50,
+        ge=1,
+        description="drafts pending at once; another upload gets 409 until one is accepted or removed",
+    )
+    max_draft_principles: int = Field(
+        400,
+        ge=1,
+        description="principles in one draft: `kb add` of an article drafting more, or a draft edited by "
+        "hand to hold more, gets 413 (the longest shipped article has 60)",
+    )
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    def host_names(self) -> list[str]:
+        """The Host names to answer: KB_ALLOWED_HOSTS, else the loopback names on a loopback bind, else
+        any (`["*"]`: the container binds 0.0.0.0 and cannot know the names it is reached by)."""
+        if self.allowed_hosts:
+            return self.allowed_hosts
+        if self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127."):
+            return ["localhost", "127.0.0.1", "[::1]"]
+        return ["*"]
+
+    def upload_body_bytes(self) -> int:
+        """The body limit of POST /admin/articles: a file of an article at the article limit (a .docx or
+        a PDF is larger than its text: ARTICLE_FILE_FACTOR) and the form around it; JSON text escaped as
+        \\uXXXX (six bytes for one to three) fits in it too."""
+        return ARTICLE_FILE_FACTOR * self.max_article_bytes + 65_536
+
+    @field_validator("api_keys", "cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

@@ -3,6 +3,7 @@ embedder for plumbing tests; the real app on a socket."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -21,6 +22,9 @@ from service.devserver import free_port, wait_healthy
 from service.index import is_fresh
 from service.kb import KnowledgeBase
 from service.settings import Settings
+
+# TestClient's requests name the host "testserver": allowed in tests only, beside the loopback names
+os.environ.setdefault("KB_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +101,11 @@ def home(tmp_path: Path, settings: Settings) -> Settings:
         p.pop("fixed_by", None)
     (root / "principles" / "000.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return Settings(
-        corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", api_keys=["k"], model="fake-embedder"
+        corpus_dir=tmp_path / "corpus",
+        index_dir=tmp_path / "index",
+        data_dir=tmp_path / "data",
+        api_keys=["k"],
+        model="fake-embedder",
     )
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from service.embedder import Vectors
 
-__all__ = ["FakeEmbedder"]
+__all__ = ["FAKE_WORKER", "FakeEmbedder"]
+
+# a publish job's child process on the fake embedder (Publisher(kb, command=FAKE_WORKER))
+FAKE_WORKER = [sys.executable, str(Path(__file__).with_name("fake_worker.py"))]
 
 
 class FakeEmbedder:

@@ -24,15 +24,16 @@ from service import cli
 from service.api import create_app
 from service.build.pipeline import build
 from service.corpus import resolve_quote
-from service.drafts import MAX_ARTICLE_BYTES
+from service.curation.locks import LOCK_FILE
+from service.curation.store import Limits
 from service.errors import InputError
 from service.ingest.duplicates import find_duplicates
 from service.ingest.formats import extract, file_limit, load_source, locate, save_source
 from service.kb import KnowledgeBase
-from service.locks import LOCK_FILE
 from service.settings import Settings
 from service.source_models import Block
 
+MAX_ARTICLE_BYTES = Limits().max_article_bytes
 ARTICLE_003 = "003_937e83d800bfc096.txt"
 TITLE_003 = "别让所谓的社群营销掏空了你的社群"
 runner = CliRunner()
@@ -342,12 +343,12 @@ def test_kb_add_drafts_each_format(
     assert result.exit_code == 0, result.output
     assert f"《{title}》" in result.stdout
     root = home.corpus_dir
-    (draft_file,) = (root / "drafts").glob("*.yaml")
-    stem = draft_file.stem
+    (draft_file,) = (root / "drafts").glob("*/draft.yaml")
+    stem = draft_file.parent.name
     draft = yaml.safe_load(draft_file.read_text(encoding="utf-8"))
-    raw = (root / "raw" / f"{stem}.txt").read_text(encoding="utf-8")
-    record = load_source(root / "drafts", stem)
-    assert record is not None and (root / "drafts" / record.file).read_bytes() == path.read_bytes()
+    raw = (draft_file.parent / "article.txt").read_text(encoding="utf-8")
+    record = load_source(draft_file.parent, stem)
+    assert record is not None and (draft_file.parent / record.file).read_bytes() == path.read_bytes()
     assert raw == extract(path.read_bytes(), name, MAX_ARTICLE_BYTES).text  # what citations index
     assert draft["title"] == title and draft["principles"]
     for text in _strings({k: v for k, v in draft.items() if k != "generated"}):
@@ -382,15 +383,15 @@ def test_kb_add_of_a_wechat_page_then_remove(
     result = kb_add(page)
     assert result.exit_code == 0, result.output
     assert "已起草" in result.stdout and "《冷启动的三个步骤》" in result.stdout
-    (draft_file,) = (home.corpus_dir / "drafts").glob("*.yaml")
+    (draft_file,) = (home.corpus_dir / "drafts").glob("*/draft.yaml")
     draft = yaml.safe_load(draft_file.read_text(encoding="utf-8"))
     assert len(draft["principles"]) >= 3
     for s in _strings({k: v for k, v in draft.items() if k != "generated"}):
         assert not any(m in s for m in ("<", "**", "#", "扫一扫")), s
     # the same page again: the same article (its text), redrafted, not a second one
     again = kb_add(page)
-    assert again.exit_code == 0 and len(list((home.corpus_dir / "drafts").glob("*.yaml"))) == 1
-    gone = runner.invoke(cli.app, ["remove", draft_file.stem, "--no-build"])
+    assert again.exit_code == 0 and len(list((home.corpus_dir / "drafts").glob("*/draft.yaml"))) == 1
+    gone = runner.invoke(cli.app, ["remove", draft_file.parent.name, "--no-build"])
     assert gone.exit_code == 0, gone.output
     after = _files(home.corpus_dir)
     assert after == before  # the original and its record went with the draft
@@ -502,11 +503,9 @@ def test_kb_add_of_a_damaged_pdf_prints_only_its_own_lines(
 
 def test_kb_add_never_reads_what_is_not_a_file(kb_add: Callable[..., Result], tmp_path: Path) -> None:
     result = kb_add(tmp_path)
-    assert (
-        result.exit_code == 2 and result.stderr.startswith("error: ") and "不是一个普通文件" in result.stderr
-    )
+    assert result.exit_code == 2 and result.stderr.startswith("error: ") and "a folder" in result.stderr
     missing = kb_add(tmp_path / "nothing.docx")
-    assert missing.exit_code == 2 and "读不了文件" in missing.stderr
+    assert missing.exit_code == 2 and "cannot read nothing.docx" in missing.stderr
 
 
 # -- over HTTP: the multipart upload beside the JSON text form
@@ -530,9 +529,10 @@ def test_http_upload_of_a_file(admin: TestClient, home: Settings) -> None:
         assert r.status_code == 201, r.text
         summary = r.json()
         assert summary["title"] == "续费复盘" and summary["principles"] > 0
-        record = load_source(home.corpus_dir / "drafts", summary["article"])
+        folder = home.corpus_dir / "drafts" / summary["article"]
+        record = load_source(folder, summary["article"])
         assert record is not None and record.name == "复盘 notes.docx"
-        assert (home.corpus_dir / "drafts" / record.file).read_bytes() == data
+        assert (folder / record.file).read_bytes() == data
         body = client.get("/openapi.json", headers=AUTH).json()["paths"]["/admin/articles"]["post"]
         assert set(body["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
         assert {"400", "413", "415", "422"} <= set(body["responses"])
@@ -549,8 +549,10 @@ def test_http_upload_refuses_bad_input_with_a_4xx(
     before = _files(home.corpus_dir)
     with admin as client:
         r = client.post("/admin/articles", files={"file": (name, make())}, headers=AUTH)
-    assert r.status_code == 422, r.text
-    assert r.json()["error"]["code"] == "invalid_input"
+    # text over the article limit is too large (413, as KB_MAX_ARTICLE_BYTES documents); the rest invalid
+    status, code = (413, "too_large") if name == "long.html" else (422, "invalid_input")
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["code"] == code
     assert r.json()["error"]["message"].startswith(f"{name}: ") and message in r.json()["error"]["message"]
     assert _files(home.corpus_dir) == before
 

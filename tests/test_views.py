@@ -10,10 +10,11 @@ from samples import ARTICLE
 
 from service.api import create_app
 from service.build.pipeline import build
-from service.drafts import add_article
+from service.curation.models import DraftDetail
+from service.curation.store import DraftPaths, add_article
 from service.kb import KnowledgeBase
 from service.settings import Settings
-from service.view_models import ArticleView, DraftDetail
+from service.view_models import ArticleView
 from service.views import segment_text
 
 AUTH = {"Authorization": "Bearer k"}
@@ -85,13 +86,13 @@ def test_draft_detail_and_edit(drafted: tuple[TestClient, str], home: Settings) 
         assert (p.title, p.start, p.end) == ("先找二十个种子用户", start, end)
         assert "title" not in p.generated and "source" not in p.generated and "summary" in p.generated
         assert edited.edited
-        on_disk = yaml.safe_load((home.corpus_dir / "drafts" / f"{article}.yaml").read_text(encoding="utf-8"))
+        on_disk = yaml.safe_load((DraftPaths(home.corpus_dir, article).draft).read_text(encoding="utf-8"))
         assert on_disk["principles"][0]["title"] == "先找二十个种子用户"
         assert on_disk["principles"][1] == yaml.safe_load(_before(home, article, 1))  # others untouched
 
 
 def _before(home: Settings, article: str, i: int) -> str:
-    data = yaml.safe_load((home.corpus_dir / "drafts" / f"{article}.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((DraftPaths(home.corpus_dir, article).draft).read_text(encoding="utf-8"))
     return yaml.safe_dump(data["principles"][i], allow_unicode=True)
 
 
@@ -111,7 +112,7 @@ def test_draft_edit_refuses_bad_input(
     drafted: tuple[TestClient, str], home: Settings, body: dict[str, object], status: int, says: str
 ) -> None:
     client, article = drafted
-    path = home.corpus_dir / "drafts" / f"{article}.yaml"
+    path = DraftPaths(home.corpus_dir, article).draft
     before = path.read_bytes()
     with client:
         pid = client.get(f"/admin/drafts/{article}", headers=AUTH).json()["principles"][0]["id"]
@@ -136,14 +137,11 @@ def test_groups_list_the_articles_lists(client: TestClient, kb: KnowledgeBase) -
     assert client.get("/groups", params={"x": 1}).status_code == 422  # cached routes refuse unknown params
 
 
-def test_draft_edit_during_a_build_is_a_quick_409(
-    drafted: tuple[TestClient, str], home: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_draft_edit_during_a_build_is_a_quick_409(drafted: tuple[TestClient, str], home: Settings) -> None:
     import threading
 
-    from service.locks import corpus_lock
+    from service.curation.locks import corpus_lock
 
-    monkeypatch.setattr("service.draft_review.EDIT_LOCK_SECONDS", 0.2)
     client, article = drafted
     held, release = threading.Event(), threading.Event()
 

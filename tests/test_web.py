@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from browser import browser
+from fakes import FAKE_WORKER
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from samples import ARTICLE, ARTICLE_2
@@ -23,10 +24,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from service.api import create_app
 from service.build.pipeline import build
-from service.drafts import add_article
+from service.curation.jobs import Publisher
+from service.curation.store import add_article
 from service.kb import KnowledgeBase
 from service.models import AskRequest, DiagnoseRequest
-from service.publish import Publisher
 from service.settings import Settings
 
 PHONE = (430, 900)  # the pages are used on phones first
@@ -177,7 +178,7 @@ def drafted_server(
     kb = KnowledgeBase.load(home, fake)
     add_article(home.corpus_dir, ARTICLE.encode(), "cold-start.txt")
     app = create_app(home, kb)
-    app.state.publisher = Publisher(kb, builder=lambda s: build(s, fake))
+    app.state.publisher = Publisher(kb, command=FAKE_WORKER)
     with serve(app, home) as url:
         yield url
 
@@ -265,3 +266,14 @@ def test_the_brief_reading_and_advice_provenance_are_shown(
     expected = {"article": "原文建议", "curator": "整理者建议"}
     assert badges == [expected[h.advice_source] for h in diagnosed.hits if h.advice_source]
     _no_script_errors(driver)
+
+
+def test_an_error_page_sets_its_own_title(driver: Any, server_url: str) -> None:
+    # issue 28.14: an error page kept the title of the page before it
+    driver.get(f"{server_url}/#/article/000")
+    _wait(driver, ".article-text")
+    assert driver.title != "出错了 · 社群运营知识库"
+    for broken in ("#/article/999", "#/no-such-page"):  # an answer that fails, a page that does not exist
+        driver.execute_script(f"location.hash = {broken!r}")
+        _wait(driver, ".error")
+        WebDriverWait(driver, WAIT).until(lambda d: d.title == "出错了 · 社群运营知识库")

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from mcp.server.transport_security import TransportSecuritySettings
 
 from service import __version__
 from service.api.access import Access, GuardedRoute, guard_asgi
@@ -31,6 +32,8 @@ from service.api.routers import (
     query,
     web,
 )
+from service.api.security import install_security
+from service.curation.jobs import recover_jobs
 from service.kb import KnowledgeBase
 from service.metrics import Metrics
 from service.middleware import AccessLog, BodyLimit, HeadAsGet, StreamLimit
@@ -47,10 +50,18 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     from service.mcp_server import create_mcp
 
     mcp = create_mcp(lambda: app.state.kb)
-    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host=settings.host)
+    # the Host header is checked for every route by one middleware (service/api/security.py), /mcp too
+    mcp_app = mcp.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        host=settings.host,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if kb is None:  # loading here (not `kb serve`): settle interrupted publish jobs first, as it does
+            recover_jobs(settings)
         app.state.kb = kb or KnowledgeBase.load(settings)
         app.state.metrics.set_index(app.state.kb.index.manifest)
         async with mcp.session_manager.run():
@@ -97,7 +108,8 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     # added innermost first: the access log sees every request, CORS answers preflights before any route
     app.add_middleware(HeadAsGet)
     # a body over the limit is refused before any route matches: the path says whose shape the error takes;
-    # the article upload's limit follows the article limit (a file may be 50 times its text)
+    # the article upload's limit follows the article limit (a file may be larger than its text), for
+    # requests that carry a key
     dialects = {
         r.prefix: r.route_class.dialect for r in _routers() if issubclass(r.route_class, GuardedRoute)
     }
@@ -106,15 +118,16 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         BodyLimit,
         max_bytes=settings.max_body_bytes,
         render=render_by_path(by_path),
-        larger=curation.LARGER_BODIES,
+        larger={"/admin/articles": settings.upload_body_bytes()},
     )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    install_security(app, settings)  # outside CORS and the routes: every response, every Host checked
     app.add_middleware(AccessLog, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -32,8 +32,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "missing or wrong API key (when KB_API_KEYS is set)"),
         (403, "admin endpoints without KB_API_KEYS"),
         (404, "unknown id or path"),
-        (409, "a duplicate article, or another build or corpus write holds the lock (admin routes)"),
-        (413, "request body over KB_MAX_BODY_BYTES"),
+        (
+            409,
+            "a duplicate article, too many drafts, a build or job holding the corpus (see Retry-After)",
+        ),
+        (413, "request body over KB_MAX_BODY_BYTES (an upload: over KB_MAX_ARTICLE_BYTES)"),
         (415, "body is not application/json"),
         (422, "invalid input; the message names the field"),
         (500, "server error"),
@@ -85,7 +88,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(KBError)
     async def _kb_error(request: Request, exc: KBError) -> Response:
-        return rendered(request, exc.code, exc.message)
+        retry = getattr(exc, "retry_after", None)  # a busy corpus: when asking again may succeed
+        headers = {"retry-after": str(retry)} if retry else None
+        return rendered(request, exc.code, exc.message, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

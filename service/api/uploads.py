@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from service.draft_models import ArticleUpload
+from service.curation.models import ArticleUpload
 from service.errors import InputError
 from service.source_models import FileUpload
 

@@ -19,9 +19,9 @@ from service.build.query_side import QuerySide
 from service.build.vector_cache import VECTOR_CACHE_DIR, CachingEmbedder
 from service.confidence import calibrate, load_calibration
 from service.corpus import load_corpus
+from service.curation.locks import corpus_lock
 from service.embedder import Embedder, SentenceTransformerEmbedder
 from service.index import LoadedIndex, Manifest
-from service.locks import corpus_lock
 from service.query import QueryEncoder, make_query_embedder
 from service.retrieval import Retrieval
 from service.settings import Settings

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from service.api.access import Access
 from service.api.access import router as make_router
 from service.api.deps import KBDep, MetricsDep
+from service.api.security import inline_script_csp
 from service.models import Health
 
 __all__ = ["ASSETS", "assets", "open_router", "router"]
@@ -47,23 +48,33 @@ def openapi(request: Request) -> JSONResponse:
     return JSONResponse(request.app.openapi())
 
 
+def _own_csp(page: HTMLResponse) -> HTMLResponse:
+    """The page with the policy its inline start-up script needs (service/api/security.py)."""
+    page.headers["content-security-policy"] = inline_script_csp(bytes(page.body).decode())
+    return page
+
+
 @router.get("/docs", include_in_schema=False)
 def docs(request: Request) -> HTMLResponse:
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title=f"{request.app.title} - docs",
-        swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
-        swagger_css_url=f"{ASSETS}/swagger-ui.css",
-        swagger_favicon_url=f"{ASSETS}/favicon.png",
+    return _own_csp(
+        get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{request.app.title} - docs",
+            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS}/favicon.png",
+        )
     )
 
 
 @router.get("/redoc", include_in_schema=False)
 def redoc(request: Request) -> HTMLResponse:
-    return get_redoc_html(
-        openapi_url="/openapi.json",
-        title=f"{request.app.title} - ReDoc",
-        redoc_js_url=f"{ASSETS}/redoc.standalone.js",
-        redoc_favicon_url=f"{ASSETS}/favicon.png",
-        with_google_fonts=False,
+    return _own_csp(
+        get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{request.app.title} - ReDoc",
+            redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
     )

@@ -15,12 +15,13 @@ import re
 from importlib.metadata import version
 from pathlib import PurePath
 
-from service.errors import InputError
+from service.errors import InputError, TooLargeError
 from service.ingest.formats.blocks import Extracted
 from service.ingest.formats.plain import decode_text, read_text
 from service.ingest.formats.provenance import load_source, locate, save_source
 from service.ingest.formats.sniff import ACCEPTED, looks_like_html, looks_like_markdown, sniff
 from service.ingest.formats.webpage import Page
+from service.settings import ARTICLE_FILE_FACTOR
 from service.source_models import Format
 
 __all__ = [
@@ -36,8 +37,8 @@ __all__ = [
 ]
 
 # A saved web page carries scripts and styles, a PDF its fonts: the file may be much larger than its
-# text. 50 x the article limit is 10 MB for today's 200,000-byte articles.
-FILE_FACTOR = 50
+# text. 50 x the article limit (service/settings.py) is 10 MB for today's 200,000-byte articles.
+FILE_FACTOR = ARTICLE_FILE_FACTOR
 # what a .docx may unpack to, by its declared sizes, before anything is unpacked (a zip bomb is refused)
 UNPACKED_FACTOR = 100
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -54,7 +55,7 @@ def extract(data: bytes, name: str, limit: int) -> Extracted:
     if not data:
         raise InputError(f"{name}: the file is empty (0 bytes): choose the file that holds the article")
     if len(data) > file_limit(limit):
-        raise InputError(
+        raise TooLargeError(
             f"{name}: the file is over the limit of {file_limit(limit):,} bytes: "
             "split the article, or save it without images, and add the parts"
         )
@@ -114,7 +115,7 @@ def _check_text(text: str, name: str, limit: int) -> None:
         raise InputError(f"{name}: the article is empty: choose the file that holds its text")
     size = len(text.encode("utf-8"))
     if size > limit:
-        raise InputError(
+        raise TooLargeError(
             f"{name}: its text is {size:,} bytes, over the limit of {limit:,} bytes for an article: "
             "split it into parts and add each"
         )

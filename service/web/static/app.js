@@ -6,7 +6,7 @@ import { render as diagnose } from "./diagnose.js";
 import { renderBrowse as browse, renderPrinciple as principle } from "./browse.js";
 import { render as article } from "./article.js";
 import { render as review } from "./review.js";
-import { errorBox, h } from "./dom.js";
+import { errorBox, h, setTitle } from "./dom.js";
 
 const pages = { ask, diagnose, browse, principle, article, review };
 const navOf = { principle: "browse" };
@@ -28,12 +28,15 @@ async function route() {
   main.replaceChildren(view);
   const draw = pages[page];
   if (!draw) {
+    setTitle("出错了");
     view.append(errorBox(new Error(`没有这个页面：${page}`)));
     return;
   }
   try {
     await draw(view, args, params);
   } catch (err) {
+    // an error page has its own title, not the one of the page that failed to draw or the one before
+    setTitle("出错了");
     view.append(errorBox(err));
   }
 }

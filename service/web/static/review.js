@@ -9,6 +9,7 @@ export async function render(view, args) {
   setTitle("审阅");
   if (args[0]) return draft(view, args[0]);
   view.append(h("h2", {}, "待审阅的草稿"));
+  view.append(h("p", { class: "muted" }, "草稿在接受之前不会发布：问答、诊断、浏览和原文页都看不到它。"));
   const r = await get("/admin/drafts");
   view.append(uploadForm());
   if (!r.drafts.length) {
@@ -24,7 +25,8 @@ export async function render(view, args) {
           "li",
           {},
           h("a", { href: `#/review/${encodeURIComponent(d.article)}`, class: "draft-link" }, d.article),
-          h("span", { class: "muted" }, ` ${d.principles} 条原则，${d.open_items} 条未核对${d.edited ? "，已修改" : ""}`),
+          h("span", { class: "badge pending" }, d.status === "publishing" ? "发布中" : "未发布"),
+          h("span", { class: "muted" }, ` ${d.title ? `《${d.title}》` : ""}${d.principles} 条原则，${d.open_items} 条未核对${d.edited ? "，已修改" : ""}`),
           d.problem ? h("div", { class: "error" }, d.problem) : null,
         ),
       ),
@@ -169,7 +171,7 @@ async function draft(view, article) {
   drawText();
   drawList();
   view.replaceChildren(
-    h("h2", {}, d.title, " ", h("span", { class: "muted" }, d.article)),
+    h("h2", {}, d.title, " ", h("span", { class: "muted" }, d.article), " ", h("span", { class: "badge pending" }, "未发布")),
     h("div", { class: "toolbar" }, acceptButton, status),
     h("div", { class: "review" }, h("div", { class: "review-text" }, text), list),
   );
@@ -180,9 +182,14 @@ async function draft(view, article) {
 async function accept(article, status, button) {
   button.disabled = true;
   status.replaceChildren(h("span", { class: "progress" }, "提交中…"));
+  await follow(() => post(`/admin/drafts/${encodeURIComponent(article)}/accept`), status, button);
+}
+
+// a job is polled until it ends; one that failed or was interrupted (its process died) offers a retry
+async function follow(start, status, button) {
   try {
-    let job = await post(`/admin/drafts/${encodeURIComponent(article)}/accept`);
-    while (job.state === "queued" || job.state === "running") {
+    let job = await start();
+    while (job.state === "queued" || job.state === "running" || job.state === "built") {
       status.replaceChildren(h("span", { class: "progress" }, job.state === "queued" ? "排队中…" : `${job.step || "处理中"}…`));
       await new Promise((resolve) => setTimeout(resolve, 500));
       job = await get(`/admin/jobs/${encodeURIComponent(job.id)}`);
@@ -194,7 +201,13 @@ async function accept(article, status, button) {
         h("a", { href: `#/browse?doc=${encodeURIComponent(job.article.split("_")[0])}` }, "去浏览 ›"),
       );
     } else {
-      throw new ApiError(500, "failed", `发布失败：${job.message}`);
+      const again = h("button", { id: "retry", type: "button" }, "重试");
+      again.addEventListener("click", () => {
+        status.replaceChildren(h("span", { class: "progress" }, "重试中…"));
+        follow(() => post(`/admin/jobs/${encodeURIComponent(job.id)}/retry`), status, button);
+      });
+      const what = job.state === "interrupted" ? "发布中断" : "发布失败";
+      status.replaceChildren(errorBox(new ApiError(500, job.state, `${what}：${job.message}`)), " ", again);
     }
   } catch (err) {
     status.replaceChildren(errorBox(err));

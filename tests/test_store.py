@@ -8,17 +8,19 @@ import time
 
 import pytest
 import yaml
+from fakes import FAKE_WORKER
 from fastapi.testclient import TestClient
 from samples import ARTICLE
 
 from service.api import create_app
 from service.build.pipeline import build
-from service.drafts import add_article, check_draft, list_drafts, remove_article
+from service.corpus import corpus_digest
+from service.curation.jobs import Publisher
+from service.curation.store import DraftPaths, add_article, check_draft, list_drafts, remove_article
 from service.errors import DuplicateError, InputError
-from service.index import read_manifest
+from service.index import is_fresh, read_manifest
 from service.kb import KnowledgeBase
 from service.models import SearchRequest
-from service.publish import Publisher
 from service.settings import Settings
 
 
@@ -27,10 +29,12 @@ def test_add_edit_accept_search_remove(home: Settings, fake_embedder: type) -> N
     before = build(home, fake)
     root = home.corpus_dir
     summary = add_article(root, ARTICLE.encode(), "cold-start.txt")
-    raw = root / "raw" / summary.doc
-    assert raw.read_bytes() == ARTICLE.encode()  # byte-identical
+    paths = DraftPaths(root, summary.article)
+    assert paths.text.read_bytes() == ARTICLE.encode()  # byte-identical
+    assert not paths.raw.exists()  # apart from the published corpus until accepted
+    assert corpus_digest(root) == before.corpus_sha256 and is_fresh(home.index_dir, root, home.model)
     assert summary.groups >= 1 and summary.principles >= 4
-    draft_path = root / "drafts" / f"{summary.article}.yaml"
+    draft_path = paths.draft
     draft = yaml.safe_load(draft_path.read_text(encoding="utf-8"))
     check_draft(root, draft, ARTICLE, "draft")  # a draft that fails the corpus checks is a bug
     assert all("confidence" in p["generated"]["type"] for p in draft["principles"])
@@ -45,10 +49,11 @@ def test_add_edit_accept_search_remove(home: Settings, fake_embedder: type) -> N
     assert again.kept and draft_path.read_text(encoding="utf-8") == edited
     assert list_drafts(root).drafts[0].edited is True
 
-    from service.drafts import accept_draft
+    from service.curation.store import accept_draft
 
     accept_draft(root, summary.article[:3])  # the number is enough
-    assert not draft_path.exists() and (root / "principles" / f"{summary.article}.yaml").exists()
+    assert not paths.dir.exists() and paths.principles.exists()
+    assert paths.raw.read_bytes() == ARTICLE.encode()
     build(home, fake)
     kb = KnowledgeBase.load(home, fake)
     hits = kb.search(SearchRequest(query="种子用户 破冰活动 周报", k=5)).hits
@@ -98,7 +103,7 @@ def test_a_second_build_encodes_only_new_texts(home: Settings, fake_embedder: ty
 
     before = build(home, fake_embedder())
     add_article(home.corpus_dir, ARTICLE.encode(), "cold-start.txt")
-    from service.drafts import accept_draft
+    from service.curation.store import accept_draft
 
     accept_draft(home.corpus_dir, list_drafts(home.corpus_dir).drafts[0].article)
     probe = CachingEmbedder(fake_embedder(), home.index_dir / VECTOR_CACHE_DIR)
@@ -116,7 +121,7 @@ def test_http_upload_list_accept_poll(home: Settings, fake_embedder: type) -> No
     kb = KnowledgeBase.load(home, fake)
     auth = {"Authorization": "Bearer k"}
     with TestClient(create_app(home, kb)) as client:
-        client.app.state.publisher = Publisher(kb, builder=lambda s: build(s, fake))  # type: ignore[attr-defined]
+        client.app.state.publisher = Publisher(kb, command=FAKE_WORKER)  # type: ignore[attr-defined]
         body = {"filename": "cold-start.txt", "text": ARTICLE}
         assert client.post("/admin/articles", json=body).status_code == 401
         lone = '{"filename": "a.txt", "text": "\\u793e\\ud800"}'  # a lone surrogate, as JSON allows
