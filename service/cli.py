@@ -377,9 +377,9 @@ def serve(
     import uvicorn
 
     from service.api import create_app
+    from service.api.server import single_threaded_blas, uvicorn_config
     from service.errors import KBError
     from service.kb import KnowledgeBase
-    from service.server import single_threaded_blas, uvicorn_config
     from service.settings import get_settings
 
     _plain_logging()

@@ -1,4 +1,4 @@
-"""`kb serve`'s connection limits (service/server.py) on a real socket: idle and half-sent connections are
+"""`kb serve`'s connection limits (service/api/server.py) on a real socket: idle and half-sent connections are
 closed after KB_KEEP_ALIVE_SECONDS, an MCP event stream ends after KB_STREAM_SECONDS, slow clients
 cannot hold a connection forever; and its BLAS runs on one thread."""
 
@@ -17,9 +17,9 @@ import pytest
 import uvicorn
 
 from service.api import create_app
+from service.api.server import uvicorn_config
 from service.devserver import free_port, wait_healthy
 from service.kb import KnowledgeBase
-from service.server import uvicorn_config
 from service.settings import Settings
 
 
@@ -91,7 +91,7 @@ def test_kb_serve_runs_blas_on_one_thread() -> None:
     # in a fresh process, as `kb serve` does it once the index (numpy, faiss) is loaded
     code = (
         "import faiss, numpy, threadpoolctl\n"
-        "from service.server import single_threaded_blas\n"
+        "from service.api.server import single_threaded_blas\n"
         "before = [i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']\n"
         "single_threaded_blas()\n"
         "after = [i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']\n"

@@ -18,10 +18,10 @@ from service.api.admission import Admission
 from service.api.caching import CachedRoute, cache_control
 from service.api.deps import KBDep, get_kb
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
+from service.api.metrics import Metrics
+from service.api.middleware import AccessLog, BodyLimit, HeadAsGet, StreamLimit
 from service.api.routers import admin, assistants, browse, curation, documents, meta, query, web
 from service.kb import KnowledgeBase
-from service.metrics import Metrics
-from service.middleware import AccessLog, BodyLimit, HeadAsGet, StreamLimit
 from service.settings import Settings, get_settings
 
 __all__ = ["KBDep", "create_app", "get_kb"]

@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 
 from service.api.admission import Admission, Overloaded
 from service.api.errors import render
-from service.middleware import ASGIApp, Receive, Scope, Send, header, send_error
+from service.api.middleware import ASGIApp, Receive, Scope, Send, header, send_error
 
 __all__ = ["Access", "GuardedRoute", "guard_asgi", "route_class", "router"]
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from service.api.metrics import Metrics
 from service.kb import KnowledgeBase
-from service.metrics import Metrics
 
 __all__ = ["KBDep", "MetricsDep", "get_kb", "get_metrics"]
 

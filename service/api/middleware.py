@@ -16,8 +16,8 @@ from typing import Any
 
 import anyio
 
+from service.api.metrics import Metrics
 from service.errors import edge, error_body
-from service.metrics import Metrics
 
 __all__ = [
     "ASGIApp",
