@@ -8,7 +8,9 @@ It satisfies `service.operations.Operations`, like the HTTP client.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from service import ask as ask_policy
@@ -128,6 +130,7 @@ class KnowledgeBase:
             max_clauses=settings.max_clauses,
         )
         self._served = _Served(index, settings)
+        self.loaded_at = _now()
 
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> KnowledgeBase:
@@ -146,6 +149,7 @@ class KnowledgeBase:
         index = load_index(self.settings.index_dir, self.settings.corpus_dir, self.settings.model)
         # one assignment swaps everything a request reads; each request takes `self._served` once
         self._served = _Served(index, self.settings)
+        self.loaded_at = _now()
         return index.manifest
 
     def warm_up(self) -> None:
@@ -225,7 +229,14 @@ class KnowledgeBase:
 
     def health(self) -> Health:
         m = self.index.manifest
-        return Health(status="ok", principles=m.principles, model=m.model, index=m.summary())
+        return Health(
+            status="ok",
+            principles=m.principles,
+            model=m.model,
+            index=m.summary(),
+            worker=os.getpid(),
+            loaded_at=self.loaded_at,
+        )
 
 
 def _search(
@@ -242,6 +253,10 @@ def _search(
             n = len(hits) + 1
             hits.append(to_hit(r, n, "lead" if n == 1 else "context", relevance=rel))
     return SearchResponse(query=query.text, answered=served.judge.covers(conf), confidence=conf, hits=hits)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def relevance(confidence: float, score: float, top: float) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -86,20 +87,31 @@ class Settings(BaseSettings):
         description="clauses of one ask/diagnose text encoded on their own; the rest "
         "count only through the whole text (bounds the cost of a long input)",
     )
-    max_inflight: int = Field(
-        4,
+    admission: bool = Field(
+        True,
+        description="admission control of the expensive requests (search, ask, diagnose, tools/call, "
+        "/mcp): false = every request starts at once, none is refused (for comparison runs)",
+    )
+    max_inflight: int | None = Field(
+        None,
         ge=1,
         le=256,
-        description="expensive requests (search, ask, diagnose, tools/call, /mcp) run at once",
+        description="expensive requests at work at once, per worker; unset = learnt from their latency "
+        "(Envoy's adaptive-concurrency gradient controller, between 3 and 32)",
     )
     max_queued: int = Field(
-        16, ge=0, le=4096, description="expensive requests waiting for a slot; beyond them 503 + Retry-After"
+        1024,
+        ge=0,
+        le=65536,
+        description="expensive requests waiting for a slot, per worker, at most; beyond them 503 + "
+        "Retry-After",
     )
     queue_wait_ms: float = Field(
-        100.0,
+        200.0,
         gt=0,
-        description="an expensive request that would wait longer than this for a slot (judging by how "
-        "long recent ones took) is refused at once with 503",
+        description="the deadline: an expensive request whose expected wait for a slot (the requests "
+        "ahead of it times the recent time at work, over the limit) is longer than this is refused at "
+        "once with 503 + Retry-After",
     )
     retry_after_seconds: int = Field(1, ge=1, le=600, description="Retry-After of an overload 503")
     keep_alive_seconds: float = Field(
@@ -116,6 +128,18 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="`kb serve` bind address")
     port: int = Field(8000, ge=1, le=65535, description="`kb serve` port")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=64,
+        description="`kb serve` processes sharing the port, each with its own copy of the index; "
+        "default: one per core",
+    )
+    runtime_dir: Path | None = Field(
+        None,
+        description="where `kb serve --workers` keeps what its workers share (metrics, reload requests); "
+        "emptied at start; unset = a fresh temporary folder",
+    )
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod

@@ -13,8 +13,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from service import __version__
-from service.api.access import Access, GuardedRoute, guard_asgi
-from service.api.admission import Admission
+from service.api.access import Access, AdmissionGate, GuardedRoute, costly_paths, guard_asgi
+from service.api.admission import Admission, FixedLimit, GradientLimit
 from service.api.caching import CachedRoute, cache_control
 from service.api.deps import KBDep, get_kb
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
@@ -24,7 +24,9 @@ from service.api.routers import admin, assistants, browse, curation, documents, 
 from service.kb import KnowledgeBase
 from service.settings import Settings, get_settings
 
-__all__ = ["KBDep", "create_app", "get_kb"]
+__all__ = ["KBDep", "create_app", "get_kb", "make_admission"]
+
+MCP_PATH = "/mcp"
 
 
 def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
@@ -33,7 +35,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     from service.mcp_server import create_mcp
 
     mcp = create_mcp(lambda: app.state.kb)
-    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host=settings.host)
+    mcp_app = mcp.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True, host=settings.host)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,21 +58,16 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.router.route_class = GuardedRoute  # a route added straight to the app is guarded too
     app.state.metrics = Metrics()
     app.state.api_keys = settings.api_keys
-    app.state.admission = Admission(
-        settings.max_inflight,
-        settings.max_queued,
-        settings.retry_after_seconds,
-        settings.queue_wait_ms / 1000,
-    )
+    app.state.admission = make_admission(settings)
     app.state.cache_control = cache_control(settings.cache_max_age, private=bool(settings.api_keys))
     for router in _routers():
         app.include_router(router)
     # MCP over streamable HTTP, served by the same process and the same KnowledgeBase; not a FastAPI
-    # route, so guarded here; its calls are admitted like the costly routes, its event streams end after
-    # KB_STREAM_SECONDS, and BodyLimit holds its bodies to KB_MAX_BODY_BYTES like everyone's
+    # route, so guarded here; its calls are admitted like the costly routes (by AdmissionGate), its event
+    # streams end after KB_STREAM_SECONDS, and BodyLimit holds its bodies to KB_MAX_BODY_BYTES like everyone's
     for route in mcp_app.routes:
         inner = StreamLimit(route.app, settings.stream_seconds)  # type: ignore[attr-defined]
-        route.app = guard_asgi(inner, settings.api_keys, admission=app.state.admission)  # type: ignore[attr-defined]
+        route.app = guard_asgi(inner, settings.api_keys)  # type: ignore[attr-defined]
     app.router.routes.extend(mcp_app.routes)
     # Swagger UI's and ReDoc's scripts and styles, from the fastapi-offline package: /docs works without
     # internet access. Open like /health: they are public libraries, and a browser fetches them without
@@ -83,6 +80,11 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     # added innermost first: the access log sees every request, CORS answers preflights before any route
     app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if app.state.admission is not None:
+        # outside the body limit: a refused request's body is never read
+        routes = [r for router in _routers() for r in router.routes]
+        paths = costly_paths(routes, {MCP_PATH: (Access.KEY, False)})
+        app.add_middleware(AdmissionGate, admission=app.state.admission, paths=paths, keys=settings.api_keys)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -93,6 +95,15 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.add_middleware(AccessLog, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def make_admission(settings: Settings) -> Admission | None:
+    """Admission control as configured: a limit learnt from latency unless KB_MAX_INFLIGHT fixes it;
+    None when KB_ADMISSION is false."""
+    if not settings.admission:
+        return None
+    limit = GradientLimit() if settings.max_inflight is None else FixedLimit(settings.max_inflight)
+    return Admission(limit, settings.queue_wait_ms / 1000, settings.max_queued, settings.retry_after_seconds)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

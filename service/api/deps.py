@@ -12,12 +12,14 @@ from service.kb import KnowledgeBase
 __all__ = ["KBDep", "MetricsDep", "get_kb", "get_metrics"]
 
 
-def get_kb(request: Request) -> KnowledgeBase:
+# async, though they do no I/O: FastAPI runs a plain `def` dependency in the thread pool, and a hop there
+# (behind the expensive requests' threads, under their GIL) is what made /health slow under load
+async def get_kb(request: Request) -> KnowledgeBase:
     kb: KnowledgeBase = request.app.state.kb
     return kb
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
