@@ -69,10 +69,7 @@ def test_beyond_the_queue_a_costly_request_is_refused_at_once(gated: tuple[TestC
         refused = client.post("/search", json={"query": "入群门槛"})
         assert refused.status_code == 503 and refused.headers["retry-after"] == "2"
         assert refused.json()["error"]["code"] == "overloaded"
-        assert (
-            "(2 requests at work or waiting, an expected wait over 200 ms)"
-            in refused.json()["error"]["message"]
-        )
+        assert "(2 requests at work or waiting)" in refused.json()["error"]["message"]
         # the other costly routes share the same slots
         assert client.post("/ask", json={"question": "社群定位分哪几步?"}).status_code == 503
         assert client.post("/diagnose", json={"situation": "群里全是广告"}).status_code == 503
