@@ -129,11 +129,11 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="`kb serve` bind address")
     port: int = Field(8000, ge=1, le=65535, description="`kb serve` port")
     workers: int = Field(
-        default_factory=lambda: os.cpu_count() or 1,
+        default_factory=lambda: _cores(),
         ge=1,
         le=64,
-        description="`kb serve` processes sharing the port, each with its own copy of the index; "
-        "default: one per core",
+        description="`kb serve` processes sharing the port, each with its own copy of the index (about "
+        "300 MiB); default: one per core this process may use (CPU affinity and a container's quota)",
     )
     runtime_dir: Path | None = Field(
         None,
@@ -147,6 +147,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+
+def _cores() -> int:
+    """The cores this process may use: its CPU affinity, and a container's CPU quota (cgroup v2) if
+    lower; os.cpu_count() is the host's, which in a container can be many times too many."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            n = min(n, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return n
 
 
 @lru_cache

@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 
 from service.api.admission import Admission
 from service.api.errors import render
+from service.api.metrics import Metrics
 from service.api.middleware import ASGIApp, Receive, Scope, Send, header, send_error
 
 __all__ = ["Access", "AdmissionGate", "GuardedRoute", "costly_paths", "guard_asgi", "route_class", "router"]
@@ -141,9 +142,12 @@ class AdmissionGate:
     event loop little). A request the route would refuse anyway (no key, not JSON) is passed through to
     be told what is wrong, not that the server is busy."""
 
-    def __init__(self, app: ASGIApp, admission: Admission, paths: CostlyPaths, keys: list[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, admission: Admission, paths: CostlyPaths, keys: list[str], metrics: Metrics
+    ) -> None:
         self.app = app
         self.admission = admission
+        self.metrics = metrics
         self.paths = paths
         self.keys = [k.encode() for k in keys]
         self.retry = ((b"retry-after", str(admission.retry_after).encode()),)
@@ -156,7 +160,11 @@ class AdmissionGate:
             return await self.app(scope, receive, send)
         admission = self.admission
         ticket = admission.enter()
+        self.metrics.set_admission(admission.limit.value(), admission.waiting)
         if ticket is None:
             return await send_error(send, OVERLOADED, admission.message(), self.retry)
-        async with admission.hold(ticket):
-            await self.app(scope, receive, send)
+        try:
+            async with admission.hold(ticket):
+                await self.app(scope, receive, send)
+        finally:
+            self.metrics.set_admission(admission.limit.value(), admission.waiting)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -81,6 +82,7 @@ class AccessLog:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self.worker = os.getpid()  # which of `kb serve --workers` answered
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,6 +116,7 @@ class AccessLog:
                         "route": path,
                         "status": status,
                         "ms": round(seconds * 1000, 2),
+                        "worker": self.worker,
                     }
                 )
             )

@@ -17,7 +17,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from service.settings import Settings
 
-__all__ = ["IdleLimitedH11", "single_threaded_blas", "uvicorn_config"]
+__all__ = ["IdleLimitedH11", "single_threaded_blas", "uvicorn_config", "uvicorn_options"]
 
 
 def single_threaded_blas() -> None:
@@ -70,15 +70,19 @@ class IdleLimitedH11(H11Protocol):
             self.transport.close()
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What every `kb serve` process runs uvicorn with, whatever the number of workers."""
+    return {
+        "http": IdleLimitedH11,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "log_level": "info",
+        "access_log": False,  # the app writes its own JSON access log
+    }
+
+
 def uvicorn_config(
     app: Any, settings: Settings, host: str | None = None, port: int | None = None
 ) -> uvicorn.Config:
     return uvicorn.Config(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        http=IdleLimitedH11,
-        timeout_keep_alive=settings.keep_alive_seconds,  # type: ignore[arg-type]
-        log_level="info",
-        access_log=False,  # the app writes its own JSON access log
+        app, host=host or settings.host, port=port or settings.port, **uvicorn_options(settings)
     )

@@ -1,0 +1,202 @@
+"""`kb serve --workers N`: N processes answering on one port, each with its own copy of the index.
+
+One process answers Python work on one core at a time (the GIL); the machine has more. uvicorn's own
+supervisor (`uvicorn.supervisors.Multiprocess`: binds the socket once, spawns the workers, restarts
+one that dies) runs them; what is per process today is made to hold across them here:
+
+- metrics: prometheus-client's multiprocess mode. The supervisor points PROMETHEUS_MULTIPROC_DIR at an
+  empty folder before any worker starts, each worker's counters live in files there, `/metrics` (in
+  whichever worker answers) sums them, and a worker that ends is marked dead so its gauges drop out.
+- reload: `POST /admin/reload` reloads the worker that got it, then appends one byte to a shared
+  `reload` file; SIGHUP to the supervisor (or to any worker) appends one too. Every worker watches the
+  file's length and reloads when it grows, so every worker swaps within `WATCH_SECONDS`.
+- admission is per worker (service/api/admission.py); MCP over HTTP is stateless, so any worker can
+  answer any call; draft-accept jobs are kept in files under the data folder by service/publish.py,
+  which any worker reads.
+
+The folder they share is KB_RUNTIME_DIR, or a temporary one removed on exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess
+
+from service.errors import KBError
+from service.index import Manifest
+from service.settings import Settings
+
+__all__ = ["METRICS_DIR", "WATCH_SECONDS", "ReloadFile", "run_workers", "watch_reloads", "worker_app"]
+
+log = logging.getLogger("kb")
+
+METRICS_DIR = "metrics"
+WATCH_SECONDS = 0.5  # how often a worker looks for a reload asked of another worker: one stat() each
+
+
+class ReloadFile:
+    """The reload requests of every worker: a file that grows by one byte per request (O_APPEND, so
+    concurrent appends never overwrite each other); a worker reloads when it is longer than it was."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.seen = self.length()  # the requests this worker has acted on
+
+    def changed(self) -> bool:
+        """True once for every growth of the file since this worker last acted on it."""
+        now = self.length()
+        if now == self.seen:
+            return False
+        self.seen = now
+        return True
+
+    def length(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def announce(self) -> int:
+        """Ask every worker to reload; returns the file's length including this request."""
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, b".")
+            return os.lseek(fd, 0, os.SEEK_CUR)
+        finally:
+            os.close(fd)
+
+    def announce_after(self, before: int) -> None:
+        """Ask the others to reload after this worker has (the file was `before` long when it began):
+        if nobody else asked meanwhile, this worker need not follow its own request."""
+        if self.announce() == before + 1:
+            self.seen = before + 1
+
+
+@asynccontextmanager
+async def watch_reloads(reloads: ReloadFile, reload: Callable[[], Manifest]) -> AsyncIterator[None]:
+    """While the app serves: run `reload` (in a thread: it reads the index from disk) whenever another
+    worker or a SIGHUP asked for one."""
+    import anyio
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            if reloads.changed():
+                try:
+                    m = await anyio.to_thread.run_sync(reload)
+                except KBError as exc:
+                    log.error("reload failed, still serving the previous index: %s", exc.message)
+                else:
+                    log.warning(
+                        "worker %d reloaded index built at %s (%d principles)",
+                        os.getpid(),
+                        m.built_at,
+                        m.principles,
+                    )
+
+    task = asyncio.create_task(watch())
+    loop = asyncio.get_running_loop()
+    # SIGHUP to one worker is a reload of all of them (and a terminal hanging up must not end a worker)
+    loop.add_signal_handler(signal.SIGHUP, reloads.announce)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
+        task.cancel()
+
+
+def worker_app() -> Any:
+    """The app of one worker (uvicorn's factory, imported in each spawned process): loads and warms its
+    own KnowledgeBase before the worker reports ready."""
+    from service.api import create_app
+    from service.api.server import single_threaded_blas
+    from service.cli import plain_logging
+    from service.kb import KnowledgeBase
+    from service.settings import get_settings
+
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the app watches for reloads: not the end
+    plain_logging()
+    settings = get_settings()
+    assert settings.runtime_dir is not None  # set by run_workers for every worker
+    try:
+        kb = KnowledgeBase.load(settings)
+    except KBError as exc:  # the supervisor checked the index, but it can change after that
+        log.error("worker %d cannot load the index: %s", os.getpid(), exc.message)
+        # the exit status uvicorn's supervisor reads as "will fail the same way again": it stops
+        raise SystemExit(STARTUP_FAILURE) from exc
+    kb.warm_up()
+    single_threaded_blas()
+    return create_app(settings, kb, reloads=ReloadFile(settings.runtime_dir / "reload"))
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor, with SIGHUP asking the workers to reload in place (uvicorn's own answer is
+    to replace every worker, a cold start each) and a dead worker's metrics marked dead."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket], reloads: ReloadFile) -> None:
+        super().__init__(config, sockets)
+        self.reloads = reloads
+
+    def handle_hup(self) -> None:
+        log.warning("SIGHUP: every worker reloads the index")
+        self.reloads.announce()
+
+    def keep_subprocess_alive(self) -> None:
+        before = self._pids()
+        super().keep_subprocess_alive()
+        self._mark_dead(before - self._pids())
+
+    def join_all(self) -> None:
+        super().join_all()
+        self._mark_dead(self._pids())
+
+    def _pids(self) -> set[int]:
+        return {p.pid for p in self.processes if p.pid is not None}
+
+    def _mark_dead(self, pids: set[int]) -> None:
+        from prometheus_client import multiprocess
+
+        for pid in pids:
+            multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def run_workers(settings: Settings, host: str, port: int, workers: int, config: dict[str, Any]) -> bool:
+    """Serve with `workers` processes until SIGINT/SIGTERM; False when the port could not be bound or
+    a worker could not start (uvicorn logged why)."""
+    owned = settings.runtime_dir is None
+    runtime = Path(tempfile.mkdtemp(prefix="kb-serve-")) if owned else Path(str(settings.runtime_dir))
+    metrics = runtime / METRICS_DIR
+    shutil.rmtree(metrics, ignore_errors=True)  # counters of an earlier run must not be summed in
+    metrics.mkdir(parents=True)
+    reloads = ReloadFile(runtime / "reload")
+    reloads.path.unlink(missing_ok=True)
+    # before any worker starts: prometheus-client picks its multiprocess values at import time
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+    os.environ["KB_RUNTIME_DIR"] = str(runtime)
+    try:
+        uv = uvicorn.Config(
+            "service.api.workers:worker_app", factory=True, host=host, port=port, workers=workers, **config
+        )
+        try:
+            sock = uv.bind_socket()
+        except SystemExit:  # uvicorn logged why (the address in use, …)
+            return False
+        supervisor = _Supervisor(uv, [sock], reloads)
+        supervisor.run()
+        return not any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
+    finally:
+        if owned:
+            shutil.rmtree(runtime, ignore_errors=True)
