@@ -97,15 +97,6 @@ class Clock:
         return self.now
 
 
-def _run_at(admission: Admission, clock: Clock, rtt: float, inflight: int) -> None:
-    """`inflight` requests that each spend `rtt` at work, one after the other."""
-    tickets = [admission.enter() for _ in range(inflight)]
-    clock.now += rtt
-    for t in tickets:
-        assert t is not None
-        admission.leave(t)
-
-
 def _feed(limit: GradientLimit, clock: Clock, rtt: Callable[[int], float], n: int) -> list[int]:
     """`n` requests, 5 ms apart, each spending `rtt(limit at its start)` at work: the limit after each."""
     seen = []
@@ -176,16 +167,19 @@ def test_min_rtt_is_measured_again_after_its_interval_and_when_the_limit_sits_at
 def test_a_request_waits_while_its_expected_wait_is_within_the_deadline() -> None:
     clock = Clock()
     admission = Admission(FixedLimit(2), deadline=0.1, clock=clock)
-    _run_at(admission, clock, rtt=0.02, inflight=2)  # it learns: 20 ms at work, two at once
     assert admission.expected_wait() == 0  # nothing at work: the next starts at once
-    at_work = [admission.enter() for _ in range(2)]
-    assert all(t is not None and t.started is not None for t in at_work)
+    first, second = admission.enter(), admission.enter()
+    assert first is not None and second is not None and first.started == second.started == 0
+    clock.now += 0.02
+    admission.leave(first)  # 20 ms at work beside one other: a completion every 10 ms
+    third = admission.enter()
+    assert third is not None and third.started == clock.now  # a slot was free
     waiting: list[Ticket] = []
-    # each waiting request adds 10 ms to the next one's wait (20 ms over two slots)
+    # each waiting request adds 10 ms to the next one's wait
     while (t := admission.enter()) is not None:
         assert t.started is None
         waiting.append(t)
-    assert len(waiting) == 10  # the 11th would wait 110 ms > 100
+    assert len(waiting) == 10  # the 11th would wait 110 ms > 100 ms
     assert admission.refused == 1 and admission.waiting == 10
     assert admission.expected_wait() == pytest.approx(0.11)
 

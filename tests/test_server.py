@@ -17,17 +17,33 @@ import pytest
 import uvicorn
 
 from service.api import create_app
-from service.api.server import uvicorn_config
+from service.api.server import (
+    IdleLimitedH11,
+    IdleLimitedHttpTools,
+    http_protocol,
+    uvicorn_config,
+    uvicorn_options,
+)
 from service.devserver import free_port, wait_healthy
 from service.kb import KnowledgeBase
 from service.settings import Settings
 
 
-@pytest.fixture(scope="module")
-def limited(settings: Settings, kb: KnowledgeBase) -> Iterator[tuple[str, int]]:
+def test_kb_serve_parses_http_with_httptools() -> None:
+    # the C parser: a refusal under overload costs little more than parsing its head
+    assert http_protocol() is IdleLimitedHttpTools
+    assert uvicorn_options(Settings())["http"] is IdleLimitedHttpTools
+
+
+# both of uvicorn's HTTP protocols keep the idle limit: httptools (what `kb serve` uses) and h11
+@pytest.fixture(scope="module", params=[IdleLimitedHttpTools, IdleLimitedH11], ids=["httptools", "h11"])
+def limited(
+    request: pytest.FixtureRequest, settings: Settings, kb: KnowledgeBase
+) -> Iterator[tuple[str, int]]:
     limits = settings.model_copy(update={"keep_alive_seconds": 0.5, "stream_seconds": 0.5})
     port = free_port()
     config = uvicorn_config(create_app(limits, kb), limits, "127.0.0.1", port)
+    config.http = request.param
     config.log_level = "warning"
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

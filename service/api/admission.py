@@ -26,9 +26,10 @@ rises with the limit and the limit climbs to its maximum (a simulation of this m
 in 3,000 requests); Envoy's baseline is measured at a pinned low concurrency, so it cannot drift.
 
 The queue is ours (Envoy refuses at once beyond the limit). A request that finds the limit reached
-waits if the wait it would face, `(waiting ahead + 1) * recent time at work / limit` (Little's law), is
-within `deadline` seconds; else it is refused before its body is read. That keeps a closed loop of 16
-clients, which this machine serves at about 200 requests/s, out of refusals though a queue exists:
+waits if the wait it would face, `(waiting ahead + 1) * recent time between completions` (each
+request's time at work over the number at work with it), is within `deadline` seconds; else it is
+refused before its body is read. That keeps a closed loop of 16 clients, which this machine serves at
+about 200 requests/s, out of refusals though a queue exists:
 CoDel ("Fail at Scale", ACM Queue 2015) would shed a standing queue after one interval, and a closed
 loop of clients keeps one by design. A hard cap (`max_queued`) bounds the queue's memory.
 
@@ -194,7 +195,7 @@ class Admission:
         self.running = 0
         self.refused = 0
         self._waiting: deque[Ticket] = deque()
-        self._held = 0.0  # smoothed seconds a request spends at work
+        self._interval = 0.0  # smoothed seconds between completions when busy: time at work / number at work
 
     @property
     def admitted(self) -> int:
@@ -206,10 +207,11 @@ class Admission:
         return len(self._waiting)
 
     def expected_wait(self) -> float:
-        """Seconds a request arriving now would wait for a slot, judging by recent requests."""
-        limit = self.limit.value()
-        ahead = self.running + len(self._waiting) - limit + 1  # waiting before it, and itself
-        return max(0, ahead) * self._held / limit
+        """Seconds a request arriving now would wait for a slot: one completion per request waiting
+        before it, and one for itself, at the recent rate of completions."""
+        if self.running < self.limit.value() and not self._waiting:
+            return 0.0
+        return (len(self._waiting) + 1) * self._interval
 
     def enter(self) -> Ticket | None:
         """Admit a request (at work at once, or waiting) or refuse it (None); never blocks."""
@@ -232,7 +234,12 @@ class Admission:
             return
         rtt = self.clock() - ticket.started
         self.limit.update(rtt, ticket.started)
-        self._held = rtt if self._held == 0 else self._held + _SMOOTHING * (rtt - self._held)
+        # a request shared the machine with the others at work: its time at work over their number is
+        # the time between completions, whatever the limit was (it moves every 100 ms; this must not)
+        interval = rtt / self.running
+        self._interval = (
+            interval if self._interval == 0 else self._interval + _SMOOTHING * (interval - self._interval)
+        )
         self.running -= 1
         self._grant()
 
