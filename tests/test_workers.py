@@ -121,3 +121,12 @@ def test_a_missing_index_is_one_error_line(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, *cmd], env=env, cwd=ROOT, capture_output=True, text=True)
     assert out.returncode != 0
     assert out.stderr.strip().splitlines()[-1].startswith("error:") and "kb build" in out.stderr
+
+
+def test_a_second_server_on_the_same_port_is_refused(served: Served) -> None:
+    # the workers' sockets share the port (SO_REUSEPORT): another server must not quietly join them
+    port = served.url.rsplit(":", 1)[1]
+    cmd = ["-c", "from service.cli import main; main()", "serve", "--workers", "2", "--port", port]
+    out = subprocess.run([sys.executable, *cmd], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and out.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "Address already in use" in out.stderr

@@ -2,7 +2,8 @@
 
 One process answers Python work on one core at a time (the GIL); the machine has more. uvicorn's own
 supervisor (`uvicorn.supervisors.Multiprocess`: binds the socket once, spawns the workers, restarts
-one that dies) runs them; what is per process today is made to hold across them here:
+one that dies) runs them, each on its own SO_REUSEPORT socket; what is per process today is made to
+hold across them here:
 
 - metrics: prometheus-client's multiprocess mode. The supervisor points PROMETHEUS_MULTIPROC_DIR at an
   empty folder before any worker starts, each worker's counters live in files there, `/metrics` (in
@@ -33,7 +34,7 @@ from typing import Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
-from uvicorn.supervisors.multiprocess import Multiprocess
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from service.errors import KBError
 from service.index import Manifest
@@ -139,38 +140,92 @@ def worker_app() -> Any:
         raise SystemExit(STARTUP_FAILURE) from exc
     kb.warm_up()
     single_threaded_blas()
+    from service.api.server import short_gil_turns
+
+    short_gil_turns()
     return create_app(settings, kb, reloads=ReloadFile(settings.runtime_dir / "reload"))
 
 
 class _Supervisor(Multiprocess):
-    """uvicorn's supervisor, with SIGHUP asking the workers to reload in place (uvicorn's own answer is
-    to replace every worker, a cold start each) and a dead worker's metrics marked dead."""
+    """uvicorn's supervisor, with three changes: each worker gets its own listening socket (see
+    `_listen`), SIGHUP asks the workers to reload in place (uvicorn's own answer is to replace every
+    worker, a cold start each), and a dead worker's metrics are marked dead."""
 
     def __init__(self, config: uvicorn.Config, sockets: list[socket.socket], reloads: ReloadFile) -> None:
         super().__init__(config, sockets)
         self.reloads = reloads
 
+    def _spawn(self, idx: int) -> Process:
+        process = Process(self.config, [self.sockets[idx]])
+        process.start()
+        return process
+
+    def init_processes(self) -> None:
+        self.processes = [self._spawn(i) for i in range(self.processes_num)]
+
+    def keep_subprocess_alive(self) -> None:
+        # uvicorn's, but a replacement takes over the socket of the worker it replaces
+        if self.should_exit.is_set():
+            return
+        for idx, process in enumerate(self.processes):
+            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            process.kill()  # hung or dead
+            process.join()
+            if process.pid is not None:
+                self._mark_dead({process.pid})
+            if process.exitcode == STARTUP_FAILURE:  # it would fail the same way again: stop
+                log.error("worker %s failed to start: stopping", process.pid)
+                self.should_exit.set()
+                return
+            if self.should_exit.is_set():
+                return
+            log.warning("worker %s died: starting another", process.pid)
+            self.processes[idx] = self._spawn(idx)
+
     def handle_hup(self) -> None:
         log.warning("SIGHUP: every worker reloads the index")
         self.reloads.announce()
 
-    def keep_subprocess_alive(self) -> None:
-        before = self._pids()
-        super().keep_subprocess_alive()
-        self._mark_dead(before - self._pids())
+    def handle_ttin(self) -> None:  # one socket per worker: their number is fixed at start
+        log.warning("SIGTTIN ignored: restart `kb serve` with another --workers")
+
+    def handle_ttou(self) -> None:
+        log.warning("SIGTTOU ignored: restart `kb serve` with another --workers")
 
     def join_all(self) -> None:
         super().join_all()
-        self._mark_dead(self._pids())
-
-    def _pids(self) -> set[int]:
-        return {p.pid for p in self.processes if p.pid is not None}
+        self._mark_dead({p.pid for p in self.processes if p.pid is not None})
 
     def _mark_dead(self, pids: set[int]) -> None:
         from prometheus_client import multiprocess
 
         for pid in pids:
             multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def _listen(host: str, port: int, workers: int) -> list[socket.socket]:
+    """One socket per worker on the same port (SO_REUSEPORT): the kernel spreads new connections over
+    them evenly. With one shared socket, whichever worker wakes first accepts every pending connection
+    in one go (asyncio accepts up to the backlog per wake-up), so a burst of clients, or a load
+    balancer's pool of keep-alive connections, could all land on one worker. A worker still loading
+    does not listen yet, so it gets none. Raises OSError when the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # first alone, without SO_REUSEPORT: binding beside another server's SO_REUSEPORT sockets (a second
+    # `kb serve` on the same port) must fail, not silently share its traffic
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+        port = probe.getsockname()[1]
+    sockets = []
+    for _ in range(workers):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.set_inheritable(True)
+        sockets.append(sock)
+    return sockets
 
 
 def run_workers(settings: Settings, host: str, port: int, workers: int, config: dict[str, Any]) -> bool:
@@ -191,10 +246,12 @@ def run_workers(settings: Settings, host: str, port: int, workers: int, config: 
             "service.api.workers:worker_app", factory=True, host=host, port=port, workers=workers, **config
         )
         try:
-            sock = uv.bind_socket()
-        except SystemExit:  # uvicorn logged why (the address in use, …)
+            sockets = _listen(host, port, workers)
+        except OSError as exc:
+            log.error("cannot listen on %s:%d: %s", host, port, exc)
             return False
-        supervisor = _Supervisor(uv, [sock], reloads)
+        log.warning("%d workers on http://%s:%d (supervisor %d)", workers, host, port, os.getpid())
+        supervisor = _Supervisor(uv, sockets, reloads)
         supervisor.run()
         return not any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
     finally:
