@@ -401,12 +401,13 @@ def _serve_one(settings: Settings, host: str, port: int) -> bool:
     import uvicorn
 
     from service.api import create_app
-    from service.api.server import single_threaded_blas, uvicorn_config
+    from service.api.server import short_gil_turns, single_threaded_blas, uvicorn_config
     from service.kb import KnowledgeBase
 
     kb = KnowledgeBase.load(settings)
     kb.warm_up()
     single_threaded_blas()
+    short_gil_turns()
     app = create_app(settings, kb)
     _reload_on_sighup(app)
     server = uvicorn.Server(uvicorn_config(app, settings, host, port))

@@ -123,7 +123,7 @@ def worker_app() -> Any:
     """The app of one worker (uvicorn's factory, imported in each spawned process): loads and warms its
     own KnowledgeBase before the worker reports ready."""
     from service.api import create_app
-    from service.api.server import single_threaded_blas
+    from service.api.server import short_gil_turns, single_threaded_blas
     from service.cli import plain_logging
     from service.kb import KnowledgeBase
     from service.settings import get_settings
@@ -140,8 +140,6 @@ def worker_app() -> Any:
         raise SystemExit(STARTUP_FAILURE) from exc
     kb.warm_up()
     single_threaded_blas()
-    from service.api.server import short_gil_turns
-
     short_gil_turns()
     return create_app(settings, kb, reloads=ReloadFile(settings.runtime_dir / "reload"))
 
