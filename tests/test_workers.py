@@ -4,9 +4,11 @@ MCP calls are answered by either. Waits are bounded loops on what the server rep
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -130,3 +132,37 @@ def test_a_second_server_on_the_same_port_is_refused(served: Served) -> None:
     out = subprocess.run([sys.executable, *cmd], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and out.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "Address already in use" in out.stderr
+
+
+def test_each_worker_socket_gets_tcp_nodelay_on_its_connections() -> None:
+    # a socket made with proto 0 got no TCP_NODELAY from asyncio: every two-part response then waited
+    # for the client's delayed ACK (c1 /ask p50 87 ms against 8 ms)
+    from service.api.workers import _listen
+
+    sockets = _listen("127.0.0.1", 0, 2)
+    seen: list[int] = []
+
+    async def run() -> None:
+        def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            sock = writer.get_extra_info("socket")
+            seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        servers = [await asyncio.start_server(accepted, sock=s) for s in sockets]
+        port = sockets[0].getsockname()[1]
+        assert {s.getsockname()[1] for s in sockets} == {port}  # one port, two sockets
+        for _ in range(8):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            await asyncio.sleep(0)
+            writer.close()
+        while len(seen) < 8:
+            await asyncio.sleep(0.01)
+        for server in servers:
+            server.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 30))  # a bound on a hang, not a timing
+    finally:
+        for s in sockets:
+            s.close()
+    assert seen == [1] * 8

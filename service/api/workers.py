@@ -217,7 +217,9 @@ def _listen(host: str, port: int, workers: int) -> list[socket.socket]:
         port = probe.getsockname()[1]
     sockets = []
     for _ in range(workers):
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without
+        # it a response written in two parts waits for the client's delayed ACK (40 ms a request)
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
