@@ -5,6 +5,7 @@ app's refusals on a real request path, held requests gated by events, not timed.
 from __future__ import annotations
 
 import heapq
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import serving
 from fastapi.testclient import TestClient
 
 from service.api import create_app
@@ -268,6 +270,29 @@ def test_two_hundred_and_fifty_six_clients_are_served_within_the_deadline_and_th
     assert later[int(0.99 * len(later))] < 0.3
     assert len(run["latencies"]) > 5000  # refusals did not cost the admitted their throughput
     assert max(run["limits"][500:]) < 16
+
+
+def test_a_refusal_comes_before_the_body_is_read(settings: Settings, kb: KnowledgeBase) -> None:
+    # on a real socket: the head promises a body that never comes, and the 503 arrives anyway
+    limits = settings.model_copy(update={"max_inflight": 1, "max_queued": 0})
+    gate = Gated(limits, kb)
+    app = create_app(limits, gate.kb)
+    with serving(app, limits) as url, ThreadPoolExecutor(1) as pool:
+        held = pool.submit(httpx.post, url + "/search", json={"query": "入群门槛"}, timeout=60)
+        _until(lambda: app.state.admission.admitted == 1)
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as sock:
+            sock.settimeout(30)  # a bound on a hang, not a timing
+            sock.sendall(
+                b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 1000\r\n\r\n"
+            )
+            answer = b""
+            while b'"overloaded"' not in answer and (chunk := sock.recv(65536)):
+                answer += chunk  # the head and the body may come in two writes
+        assert answer.startswith(b"HTTP/1.1 503 ") and b'"overloaded"' in answer
+        gate.release.set()
+        assert held.result().status_code == 200
 
 
 def test_the_overload_status_is_documented(client: TestClient) -> None:
