@@ -50,11 +50,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-__all__ = ["Admission", "FixedLimit", "GradientLimit", "Limit", "Overloaded", "Ticket"]
-
-
-class Overloaded(Exception):
-    """The request would wait longer than the deadline (or the queue is full)."""
+__all__ = ["Admission", "FixedLimit", "GradientLimit", "Limit", "Ticket"]
 
 
 class Limit:
@@ -262,15 +258,6 @@ class Admission:
             yield
         finally:
             self.leave(ticket)
-
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """`enter` and `hold` in one; raises Overloaded at once instead of waiting too long."""
-        ticket = self.enter()
-        if ticket is None:
-            raise Overloaded
-        async with self.hold(ticket):
-            yield
 
     def message(self) -> str:
         return (
