@@ -8,6 +8,7 @@ import heapq
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -184,6 +185,30 @@ def test_a_request_waits_while_its_expected_wait_is_within_the_deadline() -> Non
     assert len(waiting) == 10  # the 11th would wait 110 ms > 100 ms
     assert admission.refused == 1 and admission.waiting == 10
     assert admission.expected_wait() == pytest.approx(0.11)
+
+
+def test_one_stall_of_the_process_does_not_refuse_a_loop_it_keeps_up_with() -> None:
+    clock = Clock()
+    admission = Admission(FixedLimit(4), deadline=0.2, clock=clock)
+    at_work: deque[Ticket] = deque()
+
+    def step(seconds: float) -> None:
+        """The oldest of the four at work finishes after `seconds`; a client's next request starts."""
+        while len(at_work) < 4:
+            t = admission.enter()
+            assert t is not None
+            at_work.append(t)
+        clock.now += seconds
+        admission.leave(at_work.popleft())
+
+    for _ in range(40):
+        step(0.005)  # a completion every 5 ms, each request 20 ms at work
+    step(0.1)  # this process descheduled for 100 ms: the four at work each took 100 ms longer
+    for _ in range(3):
+        step(0.005)
+    assert admission.interval() == pytest.approx(0.005)  # what the server keeps up with, not the stall
+    waiting = [admission.enter() for _ in range(12)]  # 16 clients: the last waits 65 ms
+    assert all(t is not None for t in waiting) and admission.refused == 0
 
 
 def test_waiting_requests_start_in_order_as_slots_free_and_one_that_gives_up_leaves_the_queue() -> None:

@@ -26,10 +26,10 @@ rises with the limit and the limit climbs to its maximum (a simulation of this m
 in 3,000 requests); Envoy's baseline is measured at a pinned low concurrency, so it cannot drift.
 
 The queue is ours (Envoy refuses at once beyond the limit). A request that finds the limit reached
-waits if the wait it would face, `(waiting ahead + 1) * recent time between completions` (each
-request's time at work over the number at work with it), is within `deadline` seconds; else it is
-refused before its body is read. That keeps a closed loop of 16 clients, which this machine serves at
-about 200 requests/s, out of refusals though a queue exists:
+waits if the wait it would face, `(waiting ahead + 1) * time between completions` (the median, over
+the latest 32 requests, of each one's time at work over the number at work with it), is within
+`deadline` seconds; else it is refused before its body is read. That keeps a closed loop of 16
+clients, which this machine serves at about 200 requests/s, out of refusals though a queue exists:
 CoDel ("Fail at Scale", ACM Queue 2015) would shed a standing queue after one interval, and a closed
 loop of clients keeps one by design. A hard cap (`max_queued`) bounds the queue's memory.
 
@@ -170,8 +170,8 @@ class Ticket:
     on_grant: Callable[[], None] | None = field(default=None, repr=False)
 
 
-# weight of the newest request in the recent time at work that waits are estimated from
-_SMOOTHING = 0.1
+# the completions that waits are estimated from
+_RECENT = 32
 
 
 class Admission:
@@ -191,7 +191,8 @@ class Admission:
         self.running = 0
         self.refused = 0
         self._waiting: deque[Ticket] = deque()
-        self._interval = 0.0  # smoothed seconds between completions when busy: time at work / number at work
+        # seconds between completions, as seen by the latest requests: time at work / number at work
+        self._intervals: deque[float] = deque(maxlen=_RECENT)
 
     @property
     def admitted(self) -> int:
@@ -207,7 +208,13 @@ class Admission:
         before it, and one for itself, at the recent rate of completions."""
         if self.running < self.limit.value() and not self._waiting:
             return 0.0
-        return (len(self._waiting) + 1) * self._interval
+        return (len(self._waiting) + 1) * self.interval()
+
+    def interval(self) -> float:
+        """Seconds between completions: the median of the latest requests' own view of it, so that one
+        stall (this process descheduled on a shared machine for 100 ms, five requests at work each
+        taking 100 ms longer) does not turn into refusals of clients the machine keeps up with."""
+        return statistics.median(self._intervals) if self._intervals else 0.0
 
     def enter(self) -> Ticket | None:
         """Admit a request (at work at once, or waiting) or refuse it (None); never blocks."""
@@ -232,10 +239,7 @@ class Admission:
         self.limit.update(rtt, ticket.started)
         # a request shared the machine with the others at work: its time at work over their number is
         # the time between completions, whatever the limit was (it moves every 100 ms; this must not)
-        interval = rtt / self.running
-        self._interval = (
-            interval if self._interval == 0 else self._interval + _SMOOTHING * (interval - self._interval)
-        )
+        self._intervals.append(rtt / self.running)
         self.running -= 1
         self._grant()
 
