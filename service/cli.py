@@ -374,17 +374,21 @@ def remove(
 def serve(
     host: Annotated[str | None, typer.Option(help="监听地址 [KB_HOST,默认 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="端口 [KB_PORT,默认 8000]")] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, max=64, help="进程数,共用一个端口 [KB_WORKERS,默认每核一个]")
-    ] = None,
+    workers: Annotated[int | None, typer.Option(help="进程数,共用一个端口 [KB_WORKERS,默认每核一个]")] = None,
 ) -> None:
     """启动 HTTP 服务:网页界面在 /,API 文档在 /docs。"""
-    from service.errors import KBError
-    from service.settings import get_settings
+    from service.errors import InputError, KBError, edge
+    from service.settings import Settings, get_settings
 
     plain_logging()
-    settings = get_settings()
-    host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
+    try:
+        settings = get_settings()
+        # --workers is checked like KB_WORKERS, by the setting's own bounds
+        settings = Settings.model_validate({**settings.model_dump(), **_given(workers=workers)})
+    except ValidationError as exc:
+        problems = "; ".join(f"KB_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        _fail(problems, edge(InputError.code).exit)
+    host, port, workers = host or settings.host, port or settings.port, settings.workers
     try:
         if workers > 1:
             started = _serve_workers(settings, host, port, workers)

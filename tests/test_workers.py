@@ -166,3 +166,13 @@ def test_each_worker_socket_gets_tcp_nodelay_on_its_connections() -> None:
         for s in sockets:
             s.close()
     assert seen == [1] * 8
+
+
+@pytest.mark.parametrize(
+    ("args", "env"), [(["--workers", "0"], {}), (["--workers", "65"], {}), ([], {"KB_WORKERS": "many"})]
+)
+def test_a_bad_worker_count_is_one_error_line(args: list[str], env: dict[str, str]) -> None:
+    cmd = [sys.executable, "-c", "from service.cli import main; main()", "serve", "--port", "1", *args]
+    out = subprocess.run(cmd, env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: KB_WORKERS: ") and len(out.stderr.strip().splitlines()) == 1
