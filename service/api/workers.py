@@ -1,8 +1,8 @@
 """`kb serve --workers N`: N processes answering on one port, each with its own copy of the index.
 
 One process answers Python work on one core at a time (the GIL); the machine has more. uvicorn's own
-supervisor (`uvicorn.supervisors.Multiprocess`: binds the socket once, spawns the workers, restarts
-one that dies) runs them, each on its own SO_REUSEPORT socket; what is per process today is made to
+supervisor (`uvicorn.supervisors.Multiprocess`: spawns the workers, pings them, replaces one that
+dies) runs them, each on its own SO_REUSEPORT socket (`_listen`); what is per process today is made to
 hold across them here:
 
 - metrics: prometheus-client's multiprocess mode. The supervisor points PROMETHEUS_MULTIPROC_DIR at an
@@ -12,8 +12,9 @@ hold across them here:
   `reload` file; SIGHUP to the supervisor (or to any worker) appends one too. Every worker watches the
   file's length and reloads when it grows, so every worker swaps within `WATCH_SECONDS`.
 - admission is per worker (service/api/admission.py); MCP over HTTP is stateless, so any worker can
-  answer any call; draft-accept jobs are kept in files under the data folder by service/publish.py,
-  which any worker reads.
+  answer any call. Draft-accept jobs (service/publish.py) live in the memory of the worker that
+  started them until they move to files under the data folder, which nothing here stands in the way
+  of; a job's own index swap should then ask the others to reload (`ReloadFile.announce`).
 
 The folder they share is KB_RUNTIME_DIR, or a temporary one removed on exit.
 """
