@@ -10,6 +10,12 @@ in-process with sentence-transformers on torch: the yardstick of issue #6, whate
 RSS, cold start (process start -> /health 200) and `kb build` time into a scratch folder. The server
 encodes queries as KB_ENCODER says (default onnx); set it in the environment to bench torch.
 
+`--serving` makes the "Serving load" table of docs/results.md: /search, /ask and /diagnose at 1, 16, 64
+and 256 clients (the --overload client below, answers and refusals timed apart) on three servers
+started side by side and driven one at a time, cell by cell: one worker, the defaults (a worker per
+core) and the defaults with admission off (at 16 and 256 clients only); /health is sampled every
+50 ms during the 256-client cells; cold start and RSS per worker are reported.
+
 `--overload` measures admission control instead: /search and /diagnose at concurrency 16, 64 and 256,
 each connection a client that sends its next unique text as soon as it has an answer (after waiting the
 Retry-After of a 503, times a random 1-2 so that refused clients do not come back in step, as the
@@ -64,15 +70,14 @@ def situations() -> list[str]:
     return out
 
 
-# the throughput runs measure capacity, not admission control (that is --overload's job): with the
-# default limits (4 at work, 16 waiting, 100 ms) a closed loop of 16 clients is partly refused. A limit
-# set in the environment wins
-CAPACITY_LIMITS = {"KB_MAX_INFLIGHT": "64", "KB_MAX_QUEUED": "256"}
+# the throughput runs measure capacity, not admission control (that is --overload's and --serving's
+# job): wrk retries a refusal at once, so admission is off. A setting in the environment wins
+CAPACITY_LIMITS = {"KB_ADMISSION": "false"}
 
 
 def start_server(env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str, float]:
     try:
-        return start_kb_serve(env, cwd=ROOT)
+        return start_kb_serve(env, cwd=ROOT, timeout=120)
     except RuntimeError:
         sys.exit("error: kb serve exited; run `kb build` first")
 
@@ -143,8 +148,26 @@ async def _client(
         writer.close()
 
 
+async def _health(host: str, port: int, until: float, out: list[float]) -> None:
+    """GET /health every 50 ms on a new connection each time, as a load balancer's check does: ms each
+    (nan: no answer)."""
+    while time.perf_counter() < until:
+        t0 = time.perf_counter()
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(f"GET /health HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+            await reader.read()
+            writer.close()
+            out.append((time.perf_counter() - t0) * 1000)
+        except OSError:
+            out.append(float("nan"))
+        await asyncio.sleep(0.05)
+
+
 def overload(url: str, path: str, field: str, texts: list[str], concurrency: int, seconds: float,
-             honour: bool) -> dict[str, Any]:  # fmt: skip
+             honour: bool, health: list[float] | None = None) -> dict[str, Any]:  # fmt: skip
+    """A closed loop of `concurrency` clients for `seconds`; with `health`, /health is sampled meanwhile
+    into it."""
     host, port = url.removeprefix("http://").split(":")
     per = max(1, len(texts) // concurrency)
     out: list[tuple[int, float, float]] = []
@@ -156,13 +179,12 @@ def overload(url: str, path: str, field: str, texts: list[str], concurrency: int
         until = began + seconds
         slices = [texts[c * per : (c + 1) * per] or texts for c in range(concurrency)]
         bodies = [[json.dumps({field: t, "k": 10}, ensure_ascii=False).encode() for t in s] for s in slices]
-        await asyncio.gather(*(_client(host, int(port), path, b, until, honour, out) for b in bodies))
+        tasks = [_client(host, int(port), path, b, until, honour, out) for b in bodies]
+        if health is not None:
+            tasks.append(_health(host, int(port), until, health))
+        await asyncio.gather(*tasks)
 
     asyncio.run(run())
-
-    def pct(values: list[float], q: float) -> float:
-        values = sorted(values)
-        return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
     ok = [ms for st, ms, _ in out if st == 200]
     refused = [ms for st, ms, _ in out if st == 503]
@@ -177,6 +199,11 @@ def overload(url: str, path: str, field: str, texts: list[str], concurrency: int
     }  # fmt: skip
 
 
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
 def overload_report(url: str, seconds: float, honour: bool) -> None:
     pools = {"/search": ("query", questions()), "/diagnose": ("situation", situations())}
     print(f"{'endpoint':10s} {'conc':>4s} | {'admitted':>8s} {'qps':>6s} {'p50':>7s} {'p99':>7s} | "
@@ -188,6 +215,87 @@ def overload_report(url: str, seconds: float, honour: bool) -> None:
             refused = f"{r['refused']:7d} {r['ref_p50']:6.1f} {r['ref_p99']:6.1f} {r['ref_max']:6.1f}"
             later = f"{r['ok_p99_later']:7.1f} {r['ref_p99_later']:6.1f}"
             print(f"{path:10s} {conc:4d} | {admitted} | {refused} | {r['other']:5d} | {later}")
+
+
+def worker_rss(pid: int) -> list[float]:
+    """MiB of each worker of the `kb serve` whose process is `pid` (itself alone with one worker)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += (task / "children").read_text().split()
+    # the supervisor also starts multiprocessing's resource tracker: workers are the ones serving
+    workers = [int(c) for c in children if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+    return [rss_mib(w) for w in workers] or [rss_mib(pid)]
+
+
+# the configurations the serving table compares, interleaved: every cell is measured on each in turn
+CONFIGS = {
+    "1 worker": {"KB_WORKERS": "1"},
+    "default": {},
+    "admission off": {"KB_ADMISSION": "false"},
+}
+# admission off is measured only where the contract compares with it (c16) and where it matters (c256)
+OFF_AT = (16, 256)
+
+
+def serving_report(
+    seconds: float, honour: bool, concurrencies: tuple[int, ...], endpoints: list[str], wrk_rounds: int
+) -> None:
+    """The "Serving load" table: each endpoint at each concurrency on every configuration of CONFIGS,
+    one server each, all started first and driven one at a time; /health sampled during the largest."""
+    import subprocess as sp
+
+    commit = sp.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
+    servers: dict[str, tuple[subprocess.Popen[bytes], str, float]] = {}
+    try:
+        for name, env in CONFIGS.items():
+            servers[name] = start_server(env)  # one at a time: each cold start on a machine otherwise idle
+        print(f"commit {commit.strip()}, {os.cpu_count()} cores, `kb serve` defaults unless said; "
+              f"{seconds:g} s a cell; clients {'honour' if honour else 'ignore'} Retry-After")  # fmt: skip
+        for name, (proc, _, cold) in servers.items():
+            rss = ", ".join(f"{r:.0f}" for r in worker_rss(proc.pid))
+            print(f"- {name}: cold start (process start to first /health 200) {cold:.2f} s; "
+                  f"RSS per worker {rss} MiB")  # fmt: skip
+        print()
+        print("| endpoint | clients | config | answered/s | p50 ms | p99 ms | refused | refused p99 ms "
+              "| p99 after 1 s (answered, refused) | /health p99, max ms (samples) |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        qs, sits = questions(), situations()
+        pools = {"/search": ("query", qs), "/ask": ("question", qs[::-1]), "/diagnose": ("situation", sits)}
+        for path, (field, pool) in pools.items():
+            if path not in endpoints:
+                continue
+            for conc in concurrencies:
+                for name, (_, url, _) in servers.items():
+                    if name == "admission off" and conc not in OFF_AT:
+                        continue
+                    health: list[float] | None = [] if conc == max(concurrencies) else None
+                    r = overload(url, path, field, pool, conc, seconds, honour, health)
+                    h = f"{pct(health, 0.99):.1f}, {max(health):.1f} ({len(health)})" if health else "–"
+                    later = f"{r['ok_p99_later']:.1f}, {r['ref_p99_later']:.1f}"
+                    print(f"| `{path}` | {conc} | {name} | {r['qps']:.1f} | {r['ok_p50']:.1f} "
+                          f"| {r['ok_p99']:.1f} | {r['refused']} | {r['ref_p99']:.1f} | {later} | {h} |",
+                          flush=True)  # fmt: skip
+        if wrk_rounds:
+            # wrk (C, so the client costs the cores little) retries a refusal at once: Retry-After ignored
+            print()
+            print("| wrk `/search` 16 connections, round | config | answered/s | p50 ms | p99 ms | non-2xx |")
+            print("|---|---|---|---|---|---|")
+            used = 0
+            for n in range(1, wrk_rounds + 1):
+                for name, (_, url, _) in servers.items():
+                    start = used % len(qs)  # round the pool: a server sees a text again only after
+                    # thousands of others, so its 1024-entry embedding cache does not help
+                    w = drive(url, "/search", "query", qs[start:] + qs[:start], 16, seconds)
+                    used += w["n"]
+                    cells = f"{w['qps']:.1f} | {w['p50']:.1f} | {w['p99']:.1f} | {w['errors']}"
+                    print(f"| {n} | {name} | {cells} |", flush=True)
+        for name, (proc, _, _) in servers.items():
+            rss = ", ".join(f"{r:.0f}" for r in worker_rss(proc.pid))
+            print(f"- {name}: RSS per worker after the run {rss} MiB")
+    finally:
+        for proc, _, _ in servers.values():
+            proc.terminate()
+            proc.wait(timeout=60)
 
 
 def encoder_ceiling(texts: list[str], batch: int = 64) -> float:
@@ -238,9 +346,25 @@ def main() -> int:
     ap.add_argument("--overload", action="store_true", help="admission control at concurrency 16/64/256")
     ap.add_argument("--skip-build", action="store_true", help="leave out the fresh `kb build` (minutes)")
     ap.add_argument(
-        "--ignore-retry-after", action="store_true", help="--overload clients retry a 503 at once"
+        "--ignore-retry-after", action="store_true", help="--overload/--serving clients retry a 503 at once"
+    )
+    ap.add_argument(
+        "--serving",
+        action="store_true",
+        help="the serving-load table: c1-c256 on one worker, the default and admission off, interleaved",
+    )
+    ap.add_argument("--concurrency", default="1,16,64,256", help="--serving: the client counts")
+    ap.add_argument("--endpoints", default="/search,/ask,/diagnose", help="--serving: the endpoints")
+    ap.add_argument(
+        "--wrk-rounds", type=int, default=0, help="--serving: then rounds of wrk /search c16 on each config"
     )
     args = ap.parse_args()
+    if args.serving:
+        conc = tuple(int(c) for c in args.concurrency.split(","))
+        serving_report(
+            args.seconds, not args.ignore_retry_after, conc, args.endpoints.split(","), args.wrk_rounds
+        )
+        return 0
 
     proc, cold_start = None, float("nan")
     url = args.url

@@ -15,9 +15,11 @@ import typer
 from pydantic import BaseModel, ValidationError
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from service.errors import KBError
-    from service.kb import KnowledgeBase
     from service.operations import Operations
+    from service.settings import Settings
 
 __all__ = ["app", "main"]
 
@@ -401,48 +403,79 @@ def remove(
 def serve(
     host: Annotated[str | None, typer.Option(help="监听地址 [KB_HOST,默认 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="端口 [KB_PORT,默认 8000]")] = None,
+    workers: Annotated[int | None, typer.Option(help="进程数,共用一个端口 [KB_WORKERS,默认每核一个]")] = None,
 ) -> None:
     """启动 HTTP 服务:网页界面在 /,API 文档在 /docs。"""
+    from service.errors import InputError, KBError, edge
+    from service.settings import Settings, get_settings
+
+    plain_logging()
+    try:
+        settings = get_settings()
+        # --workers is checked like KB_WORKERS, by the setting's own bounds
+        settings = Settings.model_validate({**settings.model_dump(), **_given(workers=workers)})
+    except ValidationError as exc:
+        problems = "; ".join(f"KB_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        _fail(problems, edge(InputError.code).exit)
+    host, port, workers = host or settings.host, port or settings.port, settings.workers
+    try:
+        from service.curation.jobs import recover_jobs
+
+        # a publish killed half-way is undone first (once, before any worker): the index serves the corpus
+        recover_jobs(settings)
+        if workers > 1:
+            started = _serve_workers(settings, host, port, workers)
+        else:
+            started = _serve_one(settings, host, port)
+    except KBError as exc:
+        _fail_kb(exc)
+    if not started:  # uvicorn logged why (the address in use, …)
+        _fail(f"无法在 {host}:{port} 上启动服务(见上面的日志,常见原因是端口已被占用)")
+
+
+def _serve_one(settings: Settings, host: str, port: int) -> bool:
+    """One process: the index loaded here, SIGHUP reloads it."""
     import uvicorn
 
     from service.api import create_app
-    from service.curation.jobs import recover_jobs
-    from service.errors import KBError
+    from service.api.server import short_gil_turns, single_threaded_blas, uvicorn_config
     from service.kb import KnowledgeBase
-    from service.server import single_threaded_blas, uvicorn_config
-    from service.settings import get_settings
 
-    _plain_logging()
-    settings = get_settings()
-    try:
-        recover_jobs(settings)  # a publish killed half-way is undone first: the index serves the corpus again
-        kb = KnowledgeBase.load(settings)
-        kb.warm_up()
-    except KBError as exc:
-        _fail_kb(exc)
+    kb = KnowledgeBase.load(settings)
+    kb.warm_up()
     single_threaded_blas()
-    _reload_on_sighup(kb)
-    server = uvicorn.Server(uvicorn_config(create_app(settings, kb), settings, host, port))
+    short_gil_turns()
+    app = create_app(settings, kb)
+    _reload_on_sighup(app)
+    server = uvicorn.Server(uvicorn_config(app, settings, host, port))
     server.run()
-    if not server.started:  # uvicorn logged why (the address in use, …)
-        _fail(
-            f"无法在 {host or settings.host}:{port or settings.port} 上启动服务"
-            "(见上面的日志,常见原因是端口已被占用)"
-        )
+    return bool(server.started)
 
 
-def _reload_on_sighup(kb: KnowledgeBase) -> None:
+def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> bool:
+    """Several processes (service/api/workers.py): each loads the index itself; this one only checks
+    it first, so that a missing or bad index is one error line, not N tracebacks."""
+    from service.api.server import uvicorn_options
+    from service.api.workers import run_workers
+    from service.index import check_index
+
+    check_index(settings.index_dir, settings.corpus_dir, settings.model)
+    return run_workers(settings, host, port, workers, uvicorn_options(settings))
+
+
+def _reload_on_sighup(app: FastAPI) -> None:
     """`kill -HUP <pid>` after `kb build` swaps the new index in; a bad one is logged and the old stays."""
     import signal
     import threading
 
+    from service.api import reload_here
     from service.errors import KBError
 
     log = logging.getLogger("kb")
 
     def reload() -> None:
         try:
-            m = kb.reload()
+            m = reload_here(app)
             log.warning("reloaded index built at %s (%d principles)", m.built_at, m.principles)
         except KBError as exc:
             log.error("reload failed, still serving the previous index: %s", exc.message)
@@ -457,7 +490,7 @@ def mcp() -> None:
     from service.kb import KnowledgeBase
     from service.settings import get_settings
 
-    _plain_logging()
+    plain_logging()
     from service.mcp_server import run_stdio
 
     try:
@@ -467,7 +500,7 @@ def mcp() -> None:
     run_stdio(kb)
 
 
-def _plain_logging() -> None:
+def plain_logging() -> None:
     # plain one-line records on stderr (the access log is JSON), configured before the MCP SDK is imported:
     # it would otherwise install rich's multi-line handler
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s", stream=sys.stderr)

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -43,12 +43,14 @@ def start_kb_serve(
     cwd: Path | None = None,
     output: IO[str] | int = subprocess.DEVNULL,
     timeout: float = 60.0,
+    args: Sequence[str] = (),
 ) -> tuple[subprocess.Popen[bytes], str, float]:
-    """Start `kb serve` in a subprocess; returns it, its URL and the seconds it took to be healthy."""
+    """Start `kb serve [args]` in a subprocess; returns it, its URL and the seconds it took to be
+    healthy (the first /health 200: with several workers, the first worker ready)."""
     port = free_port()
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from service.cli import main; main()", "serve", "--port", str(port)],
+        [sys.executable, "-c", "from service.cli import main; main()", "serve", "--port", str(port), *args],
         stdout=output, stderr=subprocess.STDOUT, cwd=cwd, env={**os.environ, **(env or {})},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

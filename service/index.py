@@ -220,6 +220,15 @@ def is_fresh(index_dir: Path, corpus_dir: Path, model: str) -> bool:
     return True
 
 
+def check_index(index_dir: Path, corpus_dir: Path, model: str) -> None:
+    """What `load_index` refuses, checked without loading: for `kb serve --workers`' supervisor, which
+    serves nothing itself, so that a bad index is one error line, not a worker failing N times."""
+    manifest = read_manifest(index_dir)
+    check_fresh(manifest, corpus_dir, model)
+    folder = (index_dir / "current").resolve()
+    check_files(folder, manifest, folder / MANIFEST_FILE)
+
+
 def load_index(index_dir: Path, corpus_dir: Path, model: str) -> LoadedIndex:
     """Load `current`, refusing a stale, tampered or incomplete index with a message naming the fix."""
     manifest = read_manifest(index_dir)

@@ -9,7 +9,9 @@ It satisfies `service.operations.Operations`, like the HTTP client.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Collection
+from datetime import UTC, datetime
 
 from service import ask as ask_policy
 from service import diagnose as diagnose_policy
@@ -59,6 +61,7 @@ class KnowledgeBase:
             max_clauses=settings.max_clauses,
         )
         self._served = Served(index, settings, self.encoder.encode)
+        self.loaded_at = _now()
 
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> KnowledgeBase:
@@ -77,6 +80,7 @@ class KnowledgeBase:
         index = load_index(self.settings.index_dir, self.settings.corpus_dir, self.settings.model)
         # one assignment swaps everything a request reads; each request takes `self._served` once
         self._served = Served(index, self.settings, self.encoder.encode)
+        self.loaded_at = _now()
         return index.manifest
 
     def warm_up(self) -> None:
@@ -148,4 +152,15 @@ class KnowledgeBase:
 
     def health(self) -> Health:
         m = self.index.manifest
-        return Health(status="ok", principles=m.principles, model=m.model, index=m.summary())
+        return Health(
+            status="ok",
+            principles=m.principles,
+            model=m.model,
+            index=m.summary(),
+            worker=os.getpid(),
+            loaded_at=self.loaded_at,
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")

@@ -516,6 +516,8 @@ class Health(BaseModel):
     principles: int
     model: str
     index: IndexSummary
+    worker: int = Field(description="process id of the `kb serve` worker that answered")
+    loaded_at: str = Field(description="when this worker loaded the index it serves (UTC, ISO 8601)")
 
 
 class ErrorDetail(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -89,20 +90,31 @@ class Settings(BaseSettings):
         description="clauses of one ask/diagnose text encoded on their own; the rest "
         "count only through the whole text (bounds the cost of a long input)",
     )
-    max_inflight: int = Field(
-        4,
+    admission: bool = Field(
+        True,
+        description="admission control of the expensive requests (search, ask, diagnose, tools/call, "
+        "/mcp): false = every request starts at once, none is refused (for comparison runs)",
+    )
+    max_inflight: int | None = Field(
+        None,
         ge=1,
         le=256,
-        description="expensive requests (search, ask, diagnose, tools/call, /mcp) run at once",
+        description="expensive requests at work at once, per worker; unset = learnt from their latency "
+        "(Envoy's adaptive-concurrency gradient controller, between 3 and 32)",
     )
     max_queued: int = Field(
-        16, ge=0, le=4096, description="expensive requests waiting for a slot; beyond them 503 + Retry-After"
+        1024,
+        ge=0,
+        le=65536,
+        description="expensive requests waiting for a slot, per worker, at most; beyond them 503 + "
+        "Retry-After",
     )
     queue_wait_ms: float = Field(
-        100.0,
+        200.0,
         gt=0,
-        description="an expensive request that would wait longer than this for a slot (judging by how "
-        "long recent ones took) is refused at once with 503",
+        description="the deadline: an expensive request whose expected wait for a slot (the requests "
+        "ahead of it times the recent time at work, over the limit) is longer than this is refused at "
+        "once with 503 + Retry-After",
     )
     retry_after_seconds: int = Field(1, ge=1, le=600, description="Retry-After of an overload 503")
     keep_alive_seconds: float = Field(
@@ -151,6 +163,18 @@ class Settings(BaseSettings):
         description="principles in one draft: `kb add` of an article drafting more, or a draft edited by "
         "hand to hold more, gets 413 (the longest shipped article has 60)",
     )
+    workers: int = Field(
+        default_factory=lambda: _cores(),
+        ge=1,
+        le=64,
+        description="`kb serve` processes sharing the port, each with its own copy of the index (about "
+        "300 MiB); default: one per core this process may use (CPU affinity and a container's quota)",
+    )
+    runtime_dir: Path | None = Field(
+        None,
+        description="where `kb serve --workers` keeps what its workers share (metrics, reload requests); "
+        "emptied at start; unset = a fresh temporary folder",
+    )
 
     def host_names(self) -> list[str]:
         """The Host names to answer: KB_ALLOWED_HOSTS, else the loopback names on a loopback bind, else
@@ -173,6 +197,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+
+def _cores() -> int:
+    """The cores this process may use: its CPU affinity, and a container's CPU quota (cgroup v2) if
+    lower; os.cpu_count() is the host's, which in a container can be many times too many."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            n = min(n, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return n
 
 
 @lru_cache

@@ -63,7 +63,7 @@ def serving(app: FastAPI, settings: Settings) -> Iterator[str]:
 
     import uvicorn
 
-    from service.server import uvicorn_config
+    from service.api.server import uvicorn_config
 
     port = free_port()
     config = uvicorn_config(app, settings, "127.0.0.1", port)

@@ -1,4 +1,4 @@
-"""`kb serve`'s connection limits (service/server.py) on a real socket: idle and half-sent connections are
+"""`kb serve`'s connection limits (service/api/server.py) on a real socket: idle and half-sent connections are
 closed after KB_KEEP_ALIVE_SECONDS, an MCP event stream ends after KB_STREAM_SECONDS, slow clients
 cannot hold a connection forever; and its BLAS runs on one thread."""
 
@@ -17,17 +17,33 @@ import pytest
 import uvicorn
 
 from service.api import create_app
+from service.api.server import (
+    IdleLimitedH11,
+    IdleLimitedHttpTools,
+    http_protocol,
+    uvicorn_config,
+    uvicorn_options,
+)
 from service.devserver import free_port, wait_healthy
 from service.kb import KnowledgeBase
-from service.server import uvicorn_config
 from service.settings import Settings
 
 
-@pytest.fixture(scope="module")
-def limited(settings: Settings, kb: KnowledgeBase) -> Iterator[tuple[str, int]]:
+def test_kb_serve_parses_http_with_httptools() -> None:
+    # the C parser: a refusal under overload costs little more than parsing its head
+    assert http_protocol() is IdleLimitedHttpTools
+    assert uvicorn_options(Settings())["http"] is IdleLimitedHttpTools
+
+
+# both of uvicorn's HTTP protocols keep the idle limit: httptools (what `kb serve` uses) and h11
+@pytest.fixture(scope="module", params=[IdleLimitedHttpTools, IdleLimitedH11], ids=["httptools", "h11"])
+def limited(
+    request: pytest.FixtureRequest, settings: Settings, kb: KnowledgeBase
+) -> Iterator[tuple[str, int]]:
     limits = settings.model_copy(update={"keep_alive_seconds": 0.5, "stream_seconds": 0.5})
     port = free_port()
     config = uvicorn_config(create_app(limits, kb), limits, "127.0.0.1", port)
+    config.http = request.param
     config.log_level = "warning"
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -53,8 +69,8 @@ def _closed_by_server(sock: socket.socket) -> bool:
     "sent",
     [
         b"",  # connects and says nothing
-        b"GET /health HTTP/1.1\r\nHost: x\r\n",  # half a request head, then silence
-        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",  # one request answered, then idle on keep-alive
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # half a request head, then silence
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",  # one request answered, then idle on keep-alive
     ],
 )
 def test_an_idle_connection_is_closed(limited: tuple[str, int], sent: bytes) -> None:
@@ -91,7 +107,7 @@ def test_kb_serve_runs_blas_on_one_thread() -> None:
     # in a fresh process, as `kb serve` does it once the index (numpy, faiss) is loaded
     code = (
         "import faiss, numpy, threadpoolctl\n"
-        "from service.server import single_threaded_blas\n"
+        "from service.api.server import single_threaded_blas\n"
         "before = [i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']\n"
         "single_threaded_blas()\n"
         "after = [i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']\n"

@@ -5,7 +5,7 @@ ranking or answer logic lives here."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -14,12 +14,14 @@ from fastapi.openapi.utils import get_openapi
 from mcp.server.transport_security import TransportSecuritySettings
 
 from service import __version__
-from service.api.access import Access, GuardedRoute, guard_asgi
-from service.api.admission import Admission
+from service.api.access import Access, AdmissionGate, GuardedRoute, costly_paths, guard_asgi
+from service.api.admission import Admission, FixedLimit, GradientLimit
 from service.api.caching import CachedRoute, cache_control
 from service.api.deps import KBDep, get_kb
 from service.api.dialects import NATIVE, Dialect, render_by_path
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
+from service.api.metrics import Metrics
+from service.api.middleware import AccessLog, ASGIApp, BodyLimit, HeadAsGet, Receive, Scope, Send, StreamLimit
 from service.api.routers import (
     admin,
     assistants,
@@ -33,18 +35,24 @@ from service.api.routers import (
     web,
 )
 from service.api.security import install_security
+from service.api.workers import ReloadFile, watch_reloads
 from service.curation.jobs import recover_jobs
+from service.index import Manifest
 from service.kb import KnowledgeBase
-from service.metrics import Metrics
-from service.middleware import AccessLog, BodyLimit, HeadAsGet, StreamLimit
 from service.platforms.chat import MODELS
 from service.platforms.dify import knowledge_ids
 from service.settings import Settings, get_settings
 
-__all__ = ["KBDep", "create_app", "get_kb"]
+__all__ = ["KBDep", "create_app", "get_kb", "make_admission", "reload_everywhere", "reload_here"]
+
+MCP_PATH = "/mcp"
 
 
-def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, kb: KnowledgeBase | None = None, reloads: ReloadFile | None = None
+) -> FastAPI:
+    """The app; `reloads` when it is one of several workers (service/api/workers.py): a reload asked
+    of any of them reaches this one too."""
     settings = settings or get_settings()
 
     from service.mcp_server import create_mcp
@@ -52,7 +60,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     mcp = create_mcp(lambda: app.state.kb)
     # the Host header is checked for every route by one middleware (service/api/security.py), /mcp too
     mcp_app = mcp.streamable_http_app(
-        streamable_http_path="/mcp",
+        streamable_http_path=MCP_PATH,
         stateless_http=True,
         host=settings.host,
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
@@ -64,7 +72,9 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
             recover_jobs(settings)
         app.state.kb = kb or KnowledgeBase.load(settings)
         app.state.metrics.set_index(app.state.kb.index.manifest)
-        async with mcp.session_manager.run():
+        async with mcp.session_manager.run(), AsyncExitStack() as stack:
+            if reloads is not None:
+                await stack.enter_async_context(watch_reloads(reloads, lambda: reload_here(app)))
             yield
 
     app = FastAPI(
@@ -81,21 +91,17 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.router.route_class = GuardedRoute  # a route added straight to the app is guarded too
     app.state.metrics = Metrics()
     app.state.api_keys = settings.api_keys
-    app.state.admission = Admission(
-        settings.max_inflight,
-        settings.max_queued,
-        settings.retry_after_seconds,
-        settings.queue_wait_ms / 1000,
-    )
+    app.state.admission = make_admission(settings)
+    app.state.reloads = reloads
     app.state.cache_control = cache_control(settings.cache_max_age, private=bool(settings.api_keys))
     for router in _routers():
         app.include_router(router)
     # MCP over streamable HTTP, served by the same process and the same KnowledgeBase; not a FastAPI
-    # route, so guarded here; its calls are admitted like the costly routes, its event streams end after
-    # KB_STREAM_SECONDS, and BodyLimit holds its bodies to KB_MAX_BODY_BYTES like everyone's
+    # route, so guarded here; its calls are admitted like the costly routes (by AdmissionGate), its event
+    # streams end after KB_STREAM_SECONDS, and BodyLimit holds its bodies to KB_MAX_BODY_BYTES like everyone's
     for route in mcp_app.routes:
         inner = StreamLimit(route.app, settings.stream_seconds)  # type: ignore[attr-defined]
-        route.app = guard_asgi(inner, settings.api_keys, admission=app.state.admission)  # type: ignore[attr-defined]
+        route.app = _labelled(guard_asgi(inner, settings.api_keys), route)  # type: ignore[attr-defined]
     app.router.routes.extend(mcp_app.routes)
     # Swagger UI's and ReDoc's scripts and styles, from the fastapi-offline package: /docs works without
     # internet access. Open like /health: they are public libraries, and a browser fetches them without
@@ -120,6 +126,18 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         render=render_by_path(by_path),
         larger={"/admin/articles": settings.upload_body_bytes()},
     )
+    if app.state.admission is not None:
+        # outside the body limit: a refused request's body is never read
+        routes = [r for router in _routers() for r in router.routes]
+        paths = costly_paths(routes, {MCP_PATH: (Access.KEY, False)})
+        app.add_middleware(
+            AdmissionGate,
+            admission=app.state.admission,
+            paths=paths,
+            keys=settings.api_keys,
+            metrics=app.state.metrics,
+            render=render_by_path(by_path),
+        )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -131,6 +149,43 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.add_middleware(AccessLog, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _labelled(inner: ASGIApp, route: Any) -> ASGIApp:
+    """Tells the access log and the metrics which route this is (FastAPI does it for its own routes):
+    MCP calls were counted as `unmatched`."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = route
+        await inner(scope, receive, send)
+
+    return app
+
+
+def reload_here(app: FastAPI) -> Manifest:
+    """Swap in the index on disk in this process; on failure (KBError) the current one keeps serving."""
+    manifest = app.state.kb.reload()
+    app.state.metrics.set_index(manifest)
+    return manifest  # type: ignore[no-any-return]
+
+
+def reload_everywhere(app: FastAPI) -> Manifest:
+    """Reload this process, then, when it is one of several workers, ask every other one to."""
+    reloads: ReloadFile | None = app.state.reloads
+    before = reloads.length() if reloads is not None else 0
+    manifest = reload_here(app)
+    if reloads is not None:
+        reloads.announce_after(before)
+    return manifest
+
+
+def make_admission(settings: Settings) -> Admission | None:
+    """Admission control as configured: a limit learnt from latency unless KB_MAX_INFLIGHT fixes it;
+    None when KB_ADMISSION is false."""
+    if not settings.admission:
+        return None
+    limit = GradientLimit() if settings.max_inflight is None else FixedLimit(settings.max_inflight)
+    return Admission(limit, settings.queue_wait_ms / 1000, settings.max_queued, settings.retry_after_seconds)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

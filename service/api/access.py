@@ -7,8 +7,10 @@ an `Access`: OPEN (health), KEY (the default: needs a bearer key when KB_API_KEY
 any route with a body field. So a new route on any router is checked without anyone listing its path;
 `router()` makes KEY routers, and the app's own router is KEY too. The routes that are not FastAPI
 routes (the MCP transport, the docs) are wrapped with `guard_asgi` by the app factory. A router made
-with `costly=True` puts its POST routes behind admission control (service/api/admission.py); one made
-with a `dialect` renders its errors in another platform's shape (service/api/dialects.py).
+with `costly=True` puts its POST routes behind admission control (service/api/admission.py): the
+`AdmissionGate` middleware admits them by path, before routing and before their body is read, so a
+refusal costs a header check and a small write, never a thread. One made with a `dialect` renders its
+errors in another platform's shape (service/api/dialects.py), the gate's refusals included.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from typing import Any, ClassVar
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 
-from service.api.admission import Admission, Overloaded
-from service.api.dialects import NATIVE, Dialect
-from service.middleware import ASGIApp, Receive, Scope, Send, header, send_error
+from service.api.admission import Admission
+from service.api.dialects import NATIVE, Dialect, ErrorRenderer
+from service.api.metrics import Metrics
+from service.api.middleware import ASGIApp, Receive, Scope, Send, header, send_error
 
-__all__ = ["Access", "GuardedRoute", "guard_asgi", "route_class", "router"]
+__all__ = ["Access", "AdmissionGate", "GuardedRoute", "costly_paths", "guard_asgi", "route_class", "router"]
 
 OVERLOADED = "overloaded"
 
@@ -63,38 +66,28 @@ def _keys(app: Any) -> list[bytes]:
     return [k.encode() for k in getattr(app.state, "api_keys", [])]
 
 
-def _retry_after(admission: Admission) -> dict[str, str]:
-    return {"retry-after": str(admission.retry_after)}
-
-
 class GuardedRoute(APIRoute):
     access: ClassVar[Access] = Access.KEY
-    costly: ClassVar[bool] = False  # POST routes of this class go through admission control
+    costly: ClassVar[bool] = False  # POST routes of this class go through admission control (AdmissionGate)
     dialect: ClassVar[Dialect] = NATIVE  # the shape its errors leave in
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        posts = "POST" in (self.methods or ())
-        # a body comes with POST and PATCH (editing a draft); either must be JSON
-        takes_json = self.body_field is not None and bool({"POST", "PATCH"} & (self.methods or set()))
-        admitted = self.costly and posts
+        takes_json = self.takes_json
 
         async def guarded(request: Request) -> Response:
             problem = check(request.scope, self.access, _keys(request.app), takes_json)
             if problem is not None:
                 code, message, headers = problem
                 return self.dialect.render(request.scope, code, message, headers=headers)
-            if not admitted:
-                return await handler(request)
-            admission: Admission = request.app.state.admission
-            try:
-                async with admission.slot():
-                    return await handler(request)
-            except Overloaded:
-                retry = _retry_after(admission)
-                return self.dialect.render(request.scope, OVERLOADED, admission.message(), headers=retry)
+            return await handler(request)
 
         return guarded
+
+    @property
+    def takes_json(self) -> bool:
+        # a body comes with POST and PATCH (editing a draft); either must be JSON
+        return self.body_field is not None and bool({"POST", "PATCH"} & (self.methods or set()))
 
 
 def route_class(access: Access, costly: bool = False, dialect: Dialect = NATIVE) -> type[APIRoute]:
@@ -114,11 +107,8 @@ def router(
     return APIRouter(route_class=route_class(access, costly, dialect), **kwargs)
 
 
-def guard_asgi(
-    inner: ASGIApp, keys: list[str], access: Access = Access.KEY, admission: Admission | None = None
-) -> ASGIApp:
-    """The same checks around a plain ASGI app (the MCP transport, the docs); bodies are theirs to check.
-    With `admission`, its POST requests are admitted like a costly route's."""
+def guard_asgi(inner: ASGIApp, keys: list[str], access: Access = Access.KEY) -> ASGIApp:
+    """The same checks around a plain ASGI app (the MCP transport, the docs); bodies are theirs to check."""
     encoded = [k.encode() for k in keys]
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
@@ -128,13 +118,70 @@ def guard_asgi(
             return await send_error(
                 send, code, message, tuple((k.encode(), v.encode()) for k, v in headers.items())
             )
-        if admission is None or scope["type"] != "http" or scope["method"] != "POST":
-            return await inner(scope, receive, send)
-        try:
-            async with admission.slot():
-                return await inner(scope, receive, send)
-        except Overloaded:
-            retry = tuple((k.encode(), v.encode()) for k, v in _retry_after(admission).items())
-            await send_error(send, OVERLOADED, admission.message(), retry)
+        return await inner(scope, receive, send)
 
     return guarded
+
+
+# (access, takes a JSON body) of each path whose POST is admitted
+CostlyPaths = dict[str, tuple[Access, bool]]
+
+
+def costly_paths(routes: Sequence[Any], extra: CostlyPaths) -> CostlyPaths:
+    """The paths whose POST goes through admission: every costly GuardedRoute's, and `extra` (routes
+    that are not FastAPI routes: the MCP transport). Matched by the exact path, so none may take path
+    parameters."""
+    out = dict(extra)
+    for route in routes:
+        if isinstance(route, GuardedRoute) and route.costly and "POST" in (route.methods or ()):
+            if route.param_convertors:
+                raise ValueError(f"a costly route cannot take path parameters: {route.path}")
+            out[route.path] = (route.access, route.takes_json)
+    return out
+
+
+class AdmissionGate:
+    """Admission control for the costly POST routes, as ASGI middleware: outside the body limit (so a
+    refused request's body is never read) and outside routing (so refusing costs no route matching, no
+    dependency and no thread-pool hop: a client that ignores Retry-After and retries at once costs the
+    event loop little). A request the route would refuse anyway (no key, not JSON) is passed through to
+    be told what is wrong, not that the server is busy."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        admission: Admission,
+        paths: CostlyPaths,
+        keys: list[str],
+        metrics: Metrics,
+        render: ErrorRenderer | None = None,
+    ) -> None:
+        self.app = app
+        # the refusal in the shape of the path's routes (Dify's, OpenAI's); ours when None
+        self.render = render
+        self.admission = admission
+        self.metrics = metrics
+        self.paths = paths
+        self.keys = [k.encode() for k in keys]
+        self.retry = ((b"retry-after", str(admission.retry_after).encode()),)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
+            return await self.app(scope, receive, send)
+        access, takes_json = self.paths[scope["path"]]
+        if check(scope, access, self.keys, takes_json) is not None:
+            return await self.app(scope, receive, send)
+        admission = self.admission
+        ticket = admission.enter()
+        self.metrics.set_admission(admission.limit.value(), admission.waiting)
+        if ticket is None:
+            if self.render is not None:
+                refusal = self.render(scope, OVERLOADED, admission.message())
+                refusal.headers["retry-after"] = str(admission.retry_after)
+                return await refusal(scope, receive, send)
+            return await send_error(send, OVERLOADED, admission.message(), self.retry)
+        try:
+            async with admission.hold(ticket):
+                await self.app(scope, receive, send)
+        finally:
+            self.metrics.set_admission(admission.limit.value(), admission.waiting)

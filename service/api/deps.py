@@ -7,18 +7,20 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from service.api.metrics import Metrics
 from service.kb import KnowledgeBase
-from service.metrics import Metrics
 
 __all__ = ["BaseURLDep", "KBDep", "MetricsDep", "get_base_url", "get_kb", "get_metrics"]
 
 
-def get_kb(request: Request) -> KnowledgeBase:
+# async, though they do no I/O: FastAPI runs a plain `def` dependency in the thread pool, and a hop there
+# (behind the expensive requests' threads, under their GIL) is what made /health slow under load
+async def get_kb(request: Request) -> KnowledgeBase:
     kb: KnowledgeBase = request.app.state.kb
     return kb
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 

@@ -20,8 +20,8 @@ from typing import Any
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from service.api.middleware import Scope, header
 from service.errors import edge, error_body
-from service.middleware import Scope, header
 from service.models import ErrorBody
 from service.platforms.models import DifyError, OpenAIError
 

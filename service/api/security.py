@@ -16,7 +16,7 @@ import re
 
 from fastapi import FastAPI
 
-from service.middleware import ASGIApp, Message, Receive, Scope, Send, header, send_error
+from service.api.middleware import ASGIApp, Message, Receive, Scope, Send, header, send_error
 from service.settings import Settings
 
 __all__ = ["APP_CSP", "SecurityHeaders", "TrustedHosts", "inline_script_csp", "install_security"]

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -36,7 +36,7 @@ from service.curation.store import (
     write_atomic,
 )
 from service.errors import BusyError, InputError, KBError, NotFoundError
-from service.index import is_fresh
+from service.index import Manifest, is_fresh
 from service.kb import KnowledgeBase
 from service.settings import Settings
 
@@ -179,9 +179,17 @@ class Publisher:
     """Starts and watches publish jobs for one KnowledgeBase. `command` runs the child (tests give one
     with a fake embedder); the job file and the settings file are appended to it."""
 
-    def __init__(self, kb: KnowledgeBase, command: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        command: Sequence[str] | None = None,
+        reload: Callable[[], Manifest] | None = None,
+    ) -> None:
         self.kb = kb
         self.command = list(command or [sys.executable, "-m", "service.curation.worker"])
+        # how a finished job's index is swapped in: every worker of `kb serve --workers` (the app's
+        # reload_everywhere), this KnowledgeBase alone by default
+        self.reload = reload or kb.reload
         self.store = JobStore(kb.settings.data_dir)
         self._lock = threading.Lock()
 
@@ -232,7 +240,7 @@ class Publisher:
             if job.state == "built":
                 self.store.update(job_id, step="reloading")
                 try:
-                    manifest = self.kb.reload()
+                    manifest = self.reload()
                 except KBError as exc:
                     raise KBError(f"published and built, but the reload failed: {exc.message}") from exc
                 done = "published" if job.kind == "accept" else "removed"

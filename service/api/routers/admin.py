@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from fastapi import Request
+
 from service.api.access import Access
 from service.api.access import router as make_router
-from service.api.deps import KBDep, MetricsDep
 from service.models import IndexSummary
 
 __all__ = ["router"]
@@ -13,8 +14,9 @@ router = make_router(Access.ADMIN, prefix="/admin", tags=["admin"])
 
 
 @router.post("/reload", response_model=IndexSummary)
-def reload(kb: KBDep, metrics: MetricsDep) -> IndexSummary:
-    """Swap in the index on disk (after `kb build`); on failure the current index keeps serving."""
-    manifest = kb.reload()
-    metrics.set_index(manifest)
-    return manifest.summary()
+def reload(request: Request) -> IndexSummary:
+    """Swap in the index on disk (after `kb build`); on failure the current index keeps serving. With
+    several workers, the one that answers has reloaded and the others follow within a second."""
+    from service.api import reload_everywhere
+
+    return reload_everywhere(request.app).summary()

@@ -33,7 +33,10 @@ router = make_router(tags=["meta"])
 
 
 @open_router.get("/health", response_model=Health)
-def health(kb: KBDep) -> Health:
+async def health(kb: KBDep) -> Health:
+    """Whether this worker serves, and which index; `worker` and `loaded_at` tell the workers apart.
+    Answered on the event loop, never in the thread pool that the expensive requests fill: a load
+    balancer's check gets its answer under load."""
     return kb.health()
 
 

@@ -116,7 +116,8 @@ def _check_text(text: str, name: str, limit: int) -> None:
     size = len(text.encode("utf-8"))
     if size > limit:
         raise TooLargeError(
-            f"{name}: its text is {size:,} bytes, over the limit of {limit:,} bytes for an article: "
+            f"{name}: its text is {size:,} bytes, over the limit of {limit:,} bytes for an article "
+            "(KB_MAX_ARTICLE_BYTES): "
             "split it into parts and add each"
         )
     if not _CHINESE.search(text):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -16,8 +17,8 @@ from typing import Any
 
 import anyio
 
+from service.api.metrics import Metrics
 from service.errors import edge, error_body
-from service.metrics import Metrics
 
 __all__ = [
     "ASGIApp",
@@ -81,6 +82,7 @@ class AccessLog:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self.worker = os.getpid()  # which of `kb serve --workers` answered
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,6 +118,7 @@ class AccessLog:
                         "route": path,
                         "status": status,
                         "ms": round(seconds * 1000, 2),
+                        "worker": self.worker,
                     }
                 )
             )
