@@ -343,7 +343,7 @@ def curated_scores(
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--article", help="only this article (its number, e.g. 004)")
+    ap.add_argument("--article", action="append", help="only this article (its number, e.g. 004); repeatable")
     ap.add_argument(
         "--curated",
         choices=["index", "twin"],
@@ -363,7 +363,7 @@ def main() -> int:
     args = ap.parse_args()
     src = ROOT / "corpus"
     cur = read_curated(src)
-    docs = sorted(d for d in cur.raw if args.article is None or d.startswith(args.article))
+    docs = sorted(d for d in cur.raw if args.article is None or d.startswith(tuple(args.article)))
     if not docs:
         raise SystemExit(f"error: no article {args.article!r} in corpus/raw")
     score = _scorer()
