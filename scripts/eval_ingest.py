@@ -360,7 +360,12 @@ def main() -> int:
     ap.add_argument(
         "--keep", type=Path, help="work in this (new) folder and keep the fold corpora and indexes"
     )
+    ap.add_argument(
+        "--merge", type=Path, nargs="+", help="print the tables of earlier --json outputs together, and stop"
+    )
     args = ap.parse_args()
+    if args.merge:
+        return _merge(args.merge)
     src = ROOT / "corpus"
     cur = read_curated(src)
     docs = sorted(d for d in cur.raw if args.article is None or d.startswith(tuple(args.article)))
@@ -414,7 +419,14 @@ def main() -> int:
     _seg_table(seg_rows)
     _duplicates(cur.raw)
     if args.json:
-        body = {"retrieval": ret_rows, "segmentation": seg_rows, "draft": per_query, "curated": curated}
+        meta = {"commit": _commit(), "command": command.strip(), "curated_build": baseline}
+        body = {
+            "meta": meta,
+            "retrieval": ret_rows,
+            "segmentation": seg_rows,
+            "draft": per_query,
+            "curated": curated,
+        }
         args.json.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
@@ -425,6 +437,27 @@ def _duplicates(raw: dict[str, str]) -> None:
     sets = {d: shingles(t) for d, t in raw.items()}
     worst = max(len(sets[a] & sets[b]) / min(len(sets[a]), len(sets[b])) for a in raw for b in raw if a < b)
     print(f"\nhighest near-duplicate score between two different articles: {worst:.3f} (flagged at >= 0.4)")
+
+
+def _merge(paths: list[Path]) -> int:
+    ret, seg = [], []
+    for path in paths:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        meta = body.get("meta", {})
+        stamp = f"commit {meta.get('commit')}, `{meta.get('command')}`"
+        print(f"- {path.name}: {stamp}; curated build: {meta.get('curated_build')}")
+        ret += body["retrieval"]
+        seg += body["segmentation"]
+    print()
+    order = sorted({r["doc"] for r in ret})
+    ret = [r for d in order for r in ret if r["doc"] == d]
+    if ret:
+        _summary_table(ret)
+        print()
+        _mode_table(ret)
+        print()
+    _seg_table(sorted(seg, key=lambda r: r["doc"]))
+    return 0
 
 
 def _f(x: float) -> str:
