@@ -305,18 +305,18 @@ def retrieval_rows(
 
 
 def _commit() -> str:
+    """HEAD of the code under test, read before the folds run (a run takes long enough for HEAD to move)."""
+    git = ["git", "-C", str(ROOT)]
     try:
-        out = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        )
+        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
         dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "service", "scripts"],
-            capture_output=True,
-            text=True,
+            [*git, "status", "--porcelain", "service", "scripts"], capture_output=True, text=True
         )
     except OSError:
         return "unknown"
-    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    if head.returncode != 0:
+        return "unknown (not a git checkout)"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def curated_scores(
@@ -366,6 +366,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.merge:
         return _merge(args.merge)
+    commit = _commit()
     src = ROOT / "corpus"
     cur = read_curated(src)
     docs = sorted(d for d in cur.raw if args.article is None or d.startswith(tuple(args.article)))
@@ -410,7 +411,7 @@ def main() -> int:
             ret_rows += retrieval_rows(doc, gold, got, curated)
         print(f"{doc[:3]}: {json.dumps(seg, ensure_ascii=False)} ({time.time() - t0:.0f} s)", file=sys.stderr)
     command = "python scripts/eval_ingest.py " + " ".join(sys.argv[1:])
-    print(f"\ncommit {_commit()}, `{command.strip()}`; curated build: {baseline or 'none'}\n")
+    print(f"\ncommit {commit}, `{command.strip()}`; curated build: {baseline or 'none'}\n")
     if ret_rows:
         _summary_table(ret_rows)
         print()
@@ -419,7 +420,7 @@ def main() -> int:
     _seg_table(seg_rows)
     _duplicates(cur.raw)
     if args.json:
-        meta = {"commit": _commit(), "command": command.strip(), "curated_build": baseline}
+        meta = {"commit": commit, "command": command.strip(), "curated_build": baseline}
         body = {
             "meta": meta,
             "retrieval": ret_rows,
