@@ -363,6 +363,11 @@ def main() -> int:
     ap.add_argument(
         "--merge", type=Path, nargs="+", help="print the tables of earlier --json outputs together, and stop"
     )
+    ap.add_argument(
+        "--rescore",
+        type=Path,
+        help="score again the folds a --keep run left here (its drafts and indexes), building nothing",
+    )
     args = ap.parse_args()
     if args.merge:
         return _merge(args.merge)
@@ -377,22 +382,29 @@ def main() -> int:
     about_tune = {
         d: {q["id"] for q in gold["tune"] if any(r["doc"] == d for r in q["relevant"])} for d in docs
     }
-    if args.keep:
+    rescore = args.rescore is not None
+    if args.keep and not rescore:
         args.keep.mkdir(parents=True)
-    work = args.keep or Path(tempfile.mkdtemp(prefix="eval-ingest-"))
+    work = args.rescore or args.keep or Path(tempfile.mkdtemp(prefix="eval-ingest-"))
+    if rescore:  # the folds a --keep run built (all of them, or those of --article)
+        docs = [d for d in docs if (work / d[:3] / "index" / "current").exists()]
     run = Runner(args.adapt_epochs)
     curated: dict[str, float] = {}
     baseline = ""
     if not args.no_retrieval:
         curated, baseline = curated_scores(args, run, work, gold)
+    command = "python scripts/eval_ingest.py " + " ".join(sys.argv[1:])
+    meta = {"commit": commit, "command": command.strip(), "curated_build": baseline}
     seg_rows, ret_rows, per_query = [], [], {}
     for doc in docs:
         t0 = time.time()
         fold, index = work / doc[:3] / "corpus", work / doc[:3] / "index"
-        removed = fold_corpus(src, fold, doc, about_tune[doc])
-        fresh_index(index)
-        run(fold, index, "add", str(fold / "raw" / doc))
-        run(fold, index, "accept", doc[:-4], "--no-build")
+        removed = None
+        if not rescore:
+            removed = fold_corpus(src, fold, doc, about_tune[doc])
+            fresh_index(index)
+            run(fold, index, "add", str(fold / "raw" / doc))
+            run(fold, index, "accept", doc[:-4], "--no-build")
         draft = yaml.safe_load(_files_of(fold, doc)[0].read_text(encoding="utf-8"))
         curated_ps = [p for p in cur.principles if p.source.doc == doc]
         groups_c: dict[str, list[tuple[int, int]]] = {}
@@ -400,17 +412,21 @@ def main() -> int:
             if p.group:
                 groups_c.setdefault(p.group, []).append((p.source.start, p.source.end))
         seg = {"doc": doc[:3], **compare(cur.raw[doc], curated_ps, groups_c, draft)}
-        seg["removed"] = " / ".join(f"{v} {k}" for k, v in removed.items())
+        seg["removed"] = " / ".join(f"{v} {k}" for k, v in (removed or {}).items()) or "(rescored)"
         seg_rows.append(seg)
         if not args.no_retrieval:
             t1 = time.time()
-            run(fold, index, "build")
-            seg["build_seconds"] = round(time.time() - t1)
+            if not rescore:
+                run(fold, index, "build")
+                seg["build_seconds"] = round(time.time() - t1)
             got = score_build(fold, index, gold)
             per_query[doc[:3]] = got
             ret_rows += retrieval_rows(doc, gold, got, curated)
         print(f"{doc[:3]}: {json.dumps(seg, ensure_ascii=False)} ({time.time() - t0:.0f} s)", file=sys.stderr)
-    command = "python scripts/eval_ingest.py " + " ".join(sys.argv[1:])
+        if args.json:  # after every fold: a run stopped half-way keeps what it measured
+            body = {"meta": meta, "retrieval": ret_rows, "segmentation": seg_rows, "draft": per_query}
+            body["curated"] = curated
+            args.json.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"\ncommit {commit}, `{command.strip()}`; curated build: {baseline or 'none'}\n")
     if ret_rows:
         _summary_table(ret_rows)
@@ -419,17 +435,7 @@ def main() -> int:
         print()
     _seg_table(seg_rows)
     _duplicates(cur.raw)
-    if args.json:
-        meta = {"commit": commit, "command": command.strip(), "curated_build": baseline}
-        body = {
-            "meta": meta,
-            "retrieval": ret_rows,
-            "segmentation": seg_rows,
-            "draft": per_query,
-            "curated": curated,
-        }
-        args.json.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
-    if not args.keep:
+    if not args.keep and not rescore:
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
