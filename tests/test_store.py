@@ -147,3 +147,101 @@ def test_http_upload_list_accept_poll(home: Settings, fake_embedder: type) -> No
         assert client.get("/principles", params={"doc": f"{article}.txt"}, headers=auth).json()["total"] > 0
         assert client.post("/admin/drafts/nothing/accept", headers=auth).status_code == 404
     assert read_manifest(home.index_dir).principles == kb.index.manifest.principles
+
+
+# -- drafting: what makes an unreviewed draft findable (measured by scripts/eval_ingest.py) ----------
+
+
+def _curated_004() -> tuple[str, dict[str, object]]:
+    from service.settings import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "corpus" / "raw" / "004_8290fcecfd6f0502.txt").read_text(encoding="utf-8")
+    data = yaml.safe_load((PROJECT_ROOT / "corpus" / "principles" / "004.yaml").read_text(encoding="utf-8"))
+    return text, data
+
+
+def test_items_that_lost_their_markers_are_items_of_the_list() -> None:
+    """004 numbers its eight failures (1), (4), (7), (8): the five unnumbered ones start where the
+    curators started them, not inside the item before (whose span would then be too long to count)."""
+    from service.ingest.junk import find_junk
+    from service.ingest.segment import segment_article
+
+    text, data = _curated_004()
+    failures = [p for p in data["principles"] if p.get("group") == "g004-failures"]  # type: ignore[attr-defined]
+    curated = [text.index(p["source"]["from"]) for p in failures]
+    layout = segment_article(text, find_junk(text))
+    group = next(g for g in layout.groups if len(g.members) >= 4)
+    assert [layout.segments[k].start for k in group.members] == curated
+    # only the numbered ones keep a heading: the others are titled from their first clause
+    headed = [layout.segments[k].heading is not None for k in group.members]
+    assert headed == [True, False, False, True, False, False, True, True]
+
+
+def test_a_lost_item_does_not_start_at_a_paragraph_that_goes_on() -> None:
+    from service.ingest.segment import segment_article
+
+    body = (
+        "做社群踩过的三个坑:\n\n(1)没有设计入群门槛\n\n谁都能扫码进群,进来的人只看热闹,群很快就沉默了。\n\n"
+        "举个例子:我们一个群三天进了五百人,第二周就没人说话了。\n\n"
+        "群规定得太死板,每天早上八点打卡、晚上九点复盘,大家都在应付,慢慢就没有温度了。\n\n"
+        "(3)没有人分享有价值的内容\n\n群里一直只有群主在发,成员没有收获,最后都屏蔽了。\n"
+    )
+    layout = segment_article(body, [])
+    group = layout.groups[0]
+    starts = [layout.segments[k].start for k in group.members]
+    assert starts == [body.index("(1)"), body.index("群规定得"), body.index("(3)")]
+
+
+def test_keywords_are_the_passage_own_words() -> None:
+    from service.ingest.fields import keywords_for, passage_words
+
+    passages = [
+        "社群的门槛要精心设计,扫码就能进的流量群最容易做死,门槛筛掉看热闹的人。",
+        "社群运营要有固定的活动形式,比如每两周的周五集中解决一个人的问题。",
+        "社群里要有人分享有价值的内容,没有干货的社群很快就会挂掉。",
+    ]
+    df: dict[str, int] = {}
+    for p in passages:
+        for w in set(passage_words(p)):
+            df[w] = df.get(w, 0) + 1
+    got = keywords_for(passages[0], df=df, docs=len(passages))
+    assert "门槛" in got[:3] and "社群" not in got  # every passage says 社群: it tells nothing apart
+
+
+@pytest.mark.parametrize(
+    ("passage", "title"),
+    [
+        (
+            "首先我们现在需要明确的是,成功有效的企业社群营销必须先由工作人员来建立。",
+            "成功有效的企业社群营销必须先由工作人员来建立",
+        ),
+        (
+            "Scalers老师说:社群的本质是人在人的共同体上要获得共识的难度。",
+            "社群的本质是人在人的共同体上要获得共识的难度",
+        ),
+        (
+            "做任何群都要有一个明确的定位这就是最开始能够吸引大家入群的点是什么。",
+            "做任何群都要有一个明确的定位",
+        ),
+    ],
+)
+def test_a_passage_title_skips_lead_ins(passage: str, title: str) -> None:
+    from service.ingest.fields import title_for
+
+    assert title_for(passage, None) == title
+
+
+def test_a_pitfall_is_described_and_asked_as_an_operator_would() -> None:
+    from service.ingest.fields import questions_for, symptoms_for
+
+    passage = "(1)没有设计入群门槛\n谁都能扫码进群,进来的人只看热闹,群很快就沉默了。门槛应该精心设计。"
+    symptoms, _ = symptoms_for(passage, "没有设计入群门槛")
+    assert symptoms[:2] == [
+        "我们的群没有设计入群门槛",
+        "我们的群没有设计入群门槛,谁都能扫码进群,进来的人只看热闹,群很快就沉默了,该怎么办?",
+    ]
+    assert questions_for("pitfall", "没有设计入群门槛", False, 0)[:3] == [
+        "要不要设计入群门槛?",
+        "不设计入群门槛会怎么样?",
+        "怎么做到设计入群门槛?",
+    ]

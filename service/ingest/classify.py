@@ -26,7 +26,7 @@ _CUES: dict[str, re.Pattern[str]] = {
     "content_cue": re.compile(r"内容|栏目|资讯|干货"),
     "element_cue": re.compile(r"要素|维度|价值"),
     "rule_cue": re.compile(r"群规|规则|制度|禁止|奖惩|公告|广告"),
-    "case_cue": re.compile(r"例子|举例|比如|案例|小米|伏牛堂|小胖"),
+    "case_cue": re.compile(r"例子|举例|比如|案例"),  # no company names: they were 004's own
     "practice_cue": re.compile(r"应该|需要|一定要|建议|可以|方法|怎么做|做好"),
 }
 

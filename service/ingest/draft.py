@@ -100,8 +100,8 @@ def draft_article(
 
     heads: dict[int, list[str]] = {}
     for s in layout.segments:
-        if s.group is not None and s.kind == "member":
-            heads.setdefault(s.group, []).append(s.heading or "")
+        if s.group is not None and s.kind == "member" and s.heading is not None:
+            heads.setdefault(s.group, []).append(s.heading)  # an item that lost its marker has none
     ids = {k: f"p{slug}-{n:02d}" for n, k in enumerate(sorted(quoted), 1)}
     groups_out: list[dict[str, Any]] = []
     group_ids: dict[int, str] = {}
@@ -122,6 +122,10 @@ def draft_article(
                 orders[k] = n
 
     say("fields")
+    # in how many of the article's passages each word occurs: what makes a keyword distinctive
+    df: Counter[str] = Counter()
+    for k in quoted:
+        df.update(set(f.passage_words(text[layout.segments[k].start : layout.segments[k].end])))
     principles = []
     for k in sorted(quoted):
         s = layout.segments[k]
@@ -164,10 +168,11 @@ def draft_article(
                 f"extractive or template, confidence {conf}: rewrite as an operator would say it"
             )
         size = len([m for m in overview_of.members if m in quoted]) if overview_of else 0
-        p["questions"] = f.questions_for(type_, ptitle, overview_of is not None, size)
+        keywords = f.keywords_for(passage, df=df, docs=len(quoted))
+        p["questions"] = f.questions_for(type_, ptitle, overview_of is not None, size, keywords)
         gen["questions"] = "template"
-        p["keywords"] = f.keywords_for(passage)
-        gen["keywords"] = "extractive: frequent words"
+        p["keywords"] = keywords
+        gen["keywords"] = "extractive: the passage's distinctive words"
         frm, to = quoted[k]
         p["source"] = {"from": frm, "to": to} if to is not None else {"from": frm}
         p["generated"] = gen

@@ -5,6 +5,7 @@ overlap, and passages near the length curators give a principle."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -23,6 +24,10 @@ _CUE = re.compile(
     r"因此|其实|事实上|这里|这个时候|好[,，]|以上|说到底|撇开|凡此|关于|如果|而像|接下来|同时)"
 )
 _HEADING_TAIL = re.compile(r"[。！？!?；;…,，、]$")
+# a paragraph opening with these goes on with the point before it: never where a lost item starts
+_CONTINUES = re.compile(
+    r"^(举个例子|举例|比如|例如|而|如果没有|如果不|否则|所以|因此|这样|同时|也就是说|换句话说|当然|但是?)"
+)
 
 
 @dataclass
@@ -84,6 +89,36 @@ def _extend(units: list[Unit], i: int, want: int, stop: set[int], limit: int) ->
             break
         j += 1
     return j
+
+
+def _lost_items(units: list[Unit], a: int, b: int, k: int) -> list[int]:
+    """Where the items of [a, b) start when the numbering jumps by k there: the k - 1 items after the
+    first lost their markers (004 numbers its eight failures (1), (4), (7), (8)). They start at
+    paragraph breaks: pieces of even length, cut where the words change and not before a paragraph that
+    goes on with the point before it. Just [a] when there are too few paragraphs to cut."""
+    inside = [i for i, u in enumerate(units) if a <= u.start < b]
+    paras = [i for i in inside[1:] if units[i].paragraph_start]
+    if k < 2 or len(paras) < k - 1 or len(paras) > 24:
+        return [a]
+    end = max(units[i].end for i in inside)
+
+    def quality(i: int) -> float:
+        left = _bigrams("".join(u.text for u in units[max(inside[0], i - 2) : i]))
+        right = _bigrams("".join(u.text for u in units[i : i + 2]))
+        change = 1 - len(left & right) / len(left | right) if left and right else 0.0
+        return change - (1.0 if _CONTINUES.match(units[i].text) else 0.0)
+
+    mean = (end - a) / k
+    best: tuple[float, list[int]] = (float("inf"), [a])
+    for cut in itertools.combinations(paras, k - 1):
+        starts = [a, *(units[i].start for i in cut)]
+        lengths = [y - x for x, y in itertools.pairwise([*starts, end])]
+        if min(lengths) < MIN_PASSAGE:
+            continue
+        cost = sum(((n - mean) / mean) ** 2 for n in lengths) - sum(quality(i) for i in cut)
+        if cost < best[0]:
+            best = (cost, starts)
+    return best[1]
 
 
 def _dp(units: list[Unit], text: str) -> list[tuple[int, int]]:
@@ -189,6 +224,17 @@ def segment_article(text: str, junk: list[JunkSpan]) -> Layout:
         for n, (a, b) in enumerate(spans):
             at = starts.get(a)
             if at is None:
+                continue
+            jump = run.markers[n + 1].number - run.markers[n].number if b is not None else 1
+            if b is not None and jump > 1:
+                pieces = _lost_items(units, a, b, jump)
+                ends = [*pieces[1:], b]
+                for i, (x, y) in enumerate(zip(pieces, ends, strict=True)):
+                    end = max((u.end for u in units if x <= u.start < y), default=y)
+                    # a lost item has no heading of its own: its title is its first clause
+                    heading = _heading(text, run.markers[n].end, end) if i == 0 else None
+                    segments.append(Segment(x, end, "member", g.index, None, heading, 0.8 if i == 0 else 0.5))
+                    g.members.append(len(segments) - 1)
                 continue
             if b is None or b - a > max(3 * median, 600):
                 stop = all_markers - {a}
