@@ -10,7 +10,8 @@ KBError                      code, message
 ├── CorpusError              a curated file is invalid (quote not found, ambiguous, bad field)
 ├── IndexError_              the index is missing, stale, corrupt or built for another model -> 503
 │   └── IndexStaleError      the index was built from another corpus or model: run `kb build`
-└── BuildBusyError           another `kb build` holds the index folder's lock            -> exit 1
+├── BuildBusyError           another `kb build` holds the index folder's lock            -> exit 1
+└── StoreError               the query log's database cannot be opened or is switched off -> 503, exit 1
 
 The HTTP edge, the CLI and the HTTP client all read `EDGE_CODES` (status and exit code by error code),
 render bodies with `error_body` and describe pydantic validation errors with `describe_validation`.
@@ -34,6 +35,7 @@ __all__ = [
     "InputError",
     "KBError",
     "NotFoundError",
+    "StoreError",
     "UnknownDocumentError",
     "UnknownTypeError",
     "code_for_status",
@@ -93,6 +95,10 @@ class BuildBusyError(KBError):
     code = "build_busy"
 
 
+class StoreError(KBError):
+    code = "store_unavailable"
+
+
 class Edge(NamedTuple):
     status: int  # HTTP
     exit: int  # CLI: 0 success, 1 failure, 2 bad input, 3 no answer
@@ -110,6 +116,7 @@ EDGE_CODES: Mapping[str, Edge] = {
     IndexError_.code: Edge(503, 1),
     IndexStaleError.code: Edge(503, 1),
     BuildBusyError.code: Edge(503, 1),
+    StoreError.code: Edge(503, 1),
     KBError.code: Edge(500, 1),
     "bad_request": Edge(400, 2),
     "unauthorized": Edge(401, 2),

@@ -8,8 +8,11 @@ It satisfies `service.operations.Operations`, like the HTTP client.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from service import ask as ask_policy
 from service import diagnose as diagnose_policy
@@ -48,11 +51,18 @@ from service.query_model import QuerySide
 from service.retrieval import Retrieval, Variant
 from service.retrieval.vector_cache import VECTOR_CACHE_DIR, CachingEmbedder
 from service.settings import Settings
+from service.store.context import CallContext, new_request_id
+from service.store.events import EventRecord, HitRecord
+from service.store.learning import Learning
+from service.store.models import FeedbackReceipt, FeedbackRequest
+from service.store.querylog import QueryLog
 from service.view_models import ArticleView
 
 __all__ = ["KnowledgeBase", "build"]
 
 log = logging.getLogger("kb")
+
+Answer = TypeVar("Answer", SearchResponse, AskResponse, DiagnoseResponse)
 
 
 def build(
@@ -117,8 +127,12 @@ class _Served:
 
 
 class KnowledgeBase:
-    def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder) -> None:
+    def __init__(
+        self, settings: Settings, index: LoadedIndex, embedder: Embedder, query_log: QueryLog | None = None
+    ) -> None:
         self.settings = settings
+        # every search, ask and diagnose is recorded here, from whichever edge it came (None: not recorded)
+        self.query_log = query_log
         # the alias table is part of the corpus, so an index is never served with another one
         self.encoder = QueryEncoder(
             embedder,
@@ -130,9 +144,16 @@ class KnowledgeBase:
         self._served = _Served(index, settings)
 
     @classmethod
-    def load(cls, settings: Settings, embedder: Embedder | None = None) -> KnowledgeBase:
+    def load(
+        cls, settings: Settings, embedder: Embedder | None = None, query_log: QueryLog | None = None
+    ) -> KnowledgeBase:
         index = load_index(settings.index_dir, settings.corpus_dir, settings.model)
-        return cls(settings, index, embedder or make_query_embedder(settings, index))
+        return cls(settings, index, embedder or make_query_embedder(settings, index), query_log)
+
+    @property
+    def learning(self) -> Learning:
+        """Feedback, the curators' views of the query log and their actions on it."""
+        return Learning(self.query_log, self._served.catalog, self.encoder.embedder, self.settings.corpus_dir)
 
     @property
     def index(self) -> LoadedIndex:
@@ -150,42 +171,111 @@ class KnowledgeBase:
 
     def warm_up(self) -> None:
         """Load the model, the tokenizer dictionary and OpenCC before the first request, not during it."""
-        self.ask(AskRequest(question="社群定位分哪几步?"))
-        self.diagnose(DiagnoseRequest(situation="群里全是广告,没人说话"))
+        query_log, self.query_log = self.query_log, None  # nobody asked these: not recorded
+        try:
+            self.ask(AskRequest(question="社群定位分哪几步?"))
+            self.diagnose(DiagnoseRequest(situation="群里全是广告,没人说话"))
+        finally:
+            self.query_log = query_log
 
     # -- queries --------------------------------------------------------------------------------------
 
-    def search(self, req: SearchRequest, variant: Variant = "fused") -> SearchResponse:
+    def search(
+        self, req: SearchRequest, variant: Variant = "fused", ctx: CallContext | None = None
+    ) -> SearchResponse:
+        started = time.perf_counter()
         served = self._served
         types = served.catalog.check_names(req.types, "types")
         docs = served.catalog.check_names(req.docs, "docs")
         query = self.encoder.query(req.query)
-        return _search(served, query, served.catalog.mask(types, docs), req.k, variant, req.min_relevance)
+        resp = _search(served, query, served.catalog.mask(types, docs), req.k, variant, req.min_relevance)
+        return self._record("search", ctx, served, query, resp, started)
 
-    def search_batch(self, req: SearchBatchRequest, variant: Variant = "fused") -> SearchBatchResponse:
-        """Each query ranked as by `search`, all of them encoded in one call."""
+    def search_batch(
+        self, req: SearchBatchRequest, variant: Variant = "fused", ctx: CallContext | None = None
+    ) -> SearchBatchResponse:
+        """Each query ranked as by `search`, all of them encoded in one call; each result is an event
+        of its own, with a request id of its own."""
+        started = time.perf_counter()
         served = self._served
         types = served.catalog.check_names(req.types, "types")
         docs = served.catalog.check_names(req.docs, "docs")
         mask = served.catalog.mask(types, docs)
         queries = self.encoder.queries(req.queries)
-        results = [_search(served, q, mask, req.k, variant, req.min_relevance) for q in queries]
+        ctx = ctx or CallContext("cli")
+        results = [
+            self._record(
+                "search",
+                CallContext(ctx.surface, ctx.key_name, new_request_id()),
+                served,
+                q,
+                _search(served, q, mask, req.k, variant, req.min_relevance),
+                started,
+            )
+            for q in queries
+        ]
         return SearchBatchResponse(results=results)
 
-    def ask(self, req: AskRequest, variant: Variant = "fused") -> AskResponse:
+    def ask(self, req: AskRequest, variant: Variant = "fused", ctx: CallContext | None = None) -> AskResponse:
+        started = time.perf_counter()
         # a single clause is the question itself: clauses are encoded only when there are several
         query = self.encoder.query(req.question, min_clauses=2)
         served = self._served
-        return ask_policy.ask(
+        resp = ask_policy.ask(
             req, query, served.retrieval, self.encoder.encode, served.judge, variant, served.encoder_kind
         )
+        return self._record("ask", ctx, served, query, resp, started)
 
-    def diagnose(self, req: DiagnoseRequest, variant: Variant = "fused") -> DiagnoseResponse:
+    def diagnose(
+        self, req: DiagnoseRequest, variant: Variant = "fused", ctx: CallContext | None = None
+    ) -> DiagnoseResponse:
+        started = time.perf_counter()
         query = self.encoder.query(req.situation, min_clauses=1)
         served = self._served
-        return diagnose_policy.diagnose(
+        resp = diagnose_policy.diagnose(
             req, query, served.retrieval, served.judge, variant, served.encoder_kind
         )
+        return self._record("diagnose", ctx, served, query, resp, started)
+
+    def _record(
+        self,
+        operation: str,
+        ctx: CallContext | None,
+        served: _Served,
+        query: Query,
+        resp: Answer,
+        started: float,
+    ) -> Answer:
+        """The one place a call is recorded, whichever edge it came from: the response gets its request id
+        and the event is queued for the background writer (never written on the request path)."""
+        ctx = ctx or CallContext("cli")  # a call from Python in this process
+        resp.request_id = ctx.request_id
+        if self.query_log is None:
+            return resp
+        m = served.index.manifest
+        self.query_log.record(
+            EventRecord(
+                request_id=ctx.request_id,
+                at=datetime.now(UTC),
+                operation=operation,
+                surface=ctx.surface,
+                key_name=ctx.key_name,
+                text=query.text,
+                normalized=query.normalized,
+                answered=resp.answered,
+                coverage=getattr(resp, "coverage", None),
+                confidence=resp.confidence,
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                index_corpus=m.corpus_sha256,
+                index_built_at=m.built_at,
+                hits=tuple(HitRecord(h.id, h.rank, h.score, h.relevance) for h in resp.hits),
+            )
+        )
+        return resp
+
+    def feedback(self, req: FeedbackRequest, ctx: CallContext | None = None) -> FeedbackReceipt:
+        """Rate an earlier response by its request id (see `learning` for the curators' side)."""
+        return self.learning.feedback(req, ctx)
 
     # -- browsing -------------------------------------------------------------------------------------
 

@@ -18,11 +18,13 @@ from service.api.admission import Admission
 from service.api.caching import CachedRoute, cache_control
 from service.api.deps import KBDep, get_kb
 from service.api.errors import ERROR_RESPONSES, install_error_handlers
-from service.api.routers import admin, assistants, browse, curation, documents, meta, query, web
+from service.api.routers import admin, assistants, browse, curation, documents, learning, meta, query, web
 from service.kb import KnowledgeBase
 from service.metrics import Metrics
 from service.middleware import AccessLog, BodyLimit, HeadAsGet, StreamLimit
 from service.settings import Settings, get_settings
+from service.store.metrics import DroppedEvents
+from service.store.querylog import open_query_log
 
 __all__ = ["KBDep", "create_app", "get_kb"]
 
@@ -37,10 +39,16 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.kb = kb or KnowledgeBase.load(settings)
+        # a KB made here opens (and migrates) the query log itself, and closes it at shutdown
+        query_log = None if kb else open_query_log(settings)
+        app.state.kb = kb or KnowledgeBase.load(settings, query_log=query_log)
         app.state.metrics.set_index(app.state.kb.index.manifest)
-        async with mcp.session_manager.run():
-            yield
+        try:
+            async with mcp.session_manager.run():
+                yield
+        finally:
+            if query_log is not None:
+                query_log.close()
 
     app = FastAPI(
         title="社群运营知识库 community-ops knowledge base",
@@ -55,6 +63,9 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     )
     app.router.route_class = GuardedRoute  # a route added straight to the app is guarded too
     app.state.metrics = Metrics()
+    app.state.metrics.registry.register(
+        DroppedEvents(lambda: getattr(getattr(app.state, "kb", None), "query_log", None))
+    )
     app.state.api_keys = settings.api_keys
     app.state.admission = Admission(
         settings.max_inflight,
@@ -132,6 +143,8 @@ def _routers() -> tuple[APIRouter, ...]:
         assistants.router,
         admin.router,
         curation.router,
+        learning.router,
+        learning.admin_router,
     )
 
 
