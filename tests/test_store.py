@@ -42,8 +42,22 @@ def recording(kb: KnowledgeBase, query_log: QueryLog, monkeypatch: pytest.Monkey
 
 
 def _record(at: datetime, rid: str, hits: tuple[HitRecord, ...] = ()) -> EventRecord:
-    return EventRecord(rid, at, "ask", "http", "ops", "问题", "问题", False, "not_covered", 0.1, 3.0, "c" * 64,
-                       "2026-12-04T00:00:00Z", hits)  # fmt: skip
+    return EventRecord(
+        rid,
+        at,
+        "ask",
+        "http",
+        "ops",
+        "问题",
+        "问题",
+        False,
+        "not_covered",
+        0.1,
+        3.0,
+        "c" * 64,
+        "2026-12-04T00:00:00Z",
+        hits,
+    )
 
 
 def test_migrations_create_the_schema_and_go_back_down(db_url: str) -> None:
@@ -83,7 +97,9 @@ def test_a_corrupt_sqlite_file_is_a_clear_error_at_start(tmp_path: Path) -> None
         open_query_log(Settings(data_dir=tmp_path))
 
 
-def test_a_locked_sqlite_file_is_a_clear_error_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_locked_sqlite_file_is_a_clear_error_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("service.store.db._BUSY_MS", 50)
     path = tmp_path / "kb.sqlite3"
     holder = sqlite3.connect(path, isolation_level=None)
@@ -110,21 +126,28 @@ def test_each_operation_records_one_event(recording: KnowledgeBase, query_log: Q
     assert query_log.writer.flush()
     ev = query_log.event("req-search-1")
     assert (ev.operation, ev.surface, ev.key_name, ev.text) == ("search", "http", "ops", "社群定位")
-    assert [(h.principle_id, h.rank, h.score) for h in ev.hits] == [(h.id, h.rank, h.score) for h in resp.hits]
+    assert [(h.principle_id, h.rank, h.score) for h in ev.hits] == [
+        (h.id, h.rank, h.score) for h in resp.hits
+    ]
     assert ev.confidence == resp.confidence and ev.answered == resp.answered
     assert ev.index_corpus == recording.index.manifest.corpus_sha256
     assert ev.index_built_at == recording.index.manifest.built_at
     refused = query_log.event(asked.request_id or "")
     assert (refused.surface, refused.key_name, refused.answered, refused.coverage) == (
-        "mcp", "bot", False, "not_covered"
-    )  # fmt: skip
+        "mcp",
+        "bot",
+        False,
+        "not_covered",
+    )
     # a call from Python in this process: an id of its own, recorded as the CLI's
     assert query_log.event(diagnosed.request_id or "").surface == "cli"
     assert query_log.writer.written == 3 and query_log.dropped == 0
 
 
 def test_a_batch_records_each_query_under_its_own_id(recording: KnowledgeBase, query_log: QueryLog) -> None:
-    out = recording.search_batch(SearchBatchRequest(queries=["社群定位", "群规"], k=2), ctx=CallContext("http"))
+    out = recording.search_batch(
+        SearchBatchRequest(queries=["社群定位", "群规"], k=2), ctx=CallContext("http")
+    )
     ids = [r.request_id for r in out.results]
     assert len(set(ids)) == 2
     assert [query_log.event(i or "").text for i in ids] == ["社群定位", "群规"]
@@ -151,7 +174,9 @@ def test_an_unreachable_database_drops_events_and_never_fails_a_query(
         log.close()
 
 
-def test_a_full_queue_drops_instead_of_waiting(kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_queue_drops_instead_of_waiting(
+    kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("service.store.db._BUSY_MS", 2000)
     path = tmp_path / "kb.sqlite3"
     engine = make_engine(f"sqlite:///{path}")

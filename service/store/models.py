@@ -15,6 +15,7 @@ __all__ = [
     "ClusterList",
     "Disliked",
     "DislikedList",
+    "ExportFilter",
     "FeedbackReceipt",
     "FeedbackRequest",
     "GapList",
@@ -23,6 +24,7 @@ __all__ = [
     "LogFilter",
     "LoggedEvent",
     "LoggedHit",
+    "MissFilter",
     "PhrasingAdded",
     "PhrasingRequest",
     "PrincipleHits",
@@ -76,6 +78,17 @@ class LogFilter(BaseModel):
     surface: Surface | None = None
     key_name: str | None = Field(None, max_length=64, description="the caller's key name")
     limit: int = Field(50, ge=1, le=1000, description="clusters, principles or events at most")
+
+
+class MissFilter(LogFilter):
+    below: float = Field(
+        0.6, ge=0, le=1, description="answered but less confident than this counts as missed"
+    )
+
+
+class ExportFilter(LogFilter):
+    format: Literal["jsonl", "csv"] = Field("jsonl", description="JSON lines or CSV")
+    max_events: int = Field(10_000, ge=1, le=100_000, description="events at most (newest first)")
 
 
 class LoggedHit(BaseModel):

@@ -4,7 +4,7 @@ Each route is one call to `KnowledgeBase.learning`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Query, Response
 
@@ -12,10 +12,10 @@ from service.api.access import Access
 from service.api.access import router as make_router
 from service.api.deps import CallDep, KBDep
 from service.models import ErrorBody
-from service.store.learning import LOW_CONFIDENCE
 from service.store.models import (
     ClusterList,
     DislikedList,
+    ExportFilter,
     FeedbackReceipt,
     FeedbackRequest,
     GapList,
@@ -23,6 +23,7 @@ from service.store.models import (
     GapRequest,
     LogFilter,
     LoggedEvent,
+    MissFilter,
     PhrasingAdded,
     PhrasingRequest,
     PrincipleHitsList,
@@ -50,16 +51,10 @@ def feedback(req: FeedbackRequest, kb: KBDep, call: CallDep) -> FeedbackReceipt:
 
 
 @admin_router.get("/misses", response_model=ClusterList)
-def misses(
-    kb: KBDep,
-    flt: Filters,
-    below: Annotated[float, Query(ge=0, le=1, description="answered but less confident than this")] = (
-        LOW_CONFIDENCE
-    ),
-) -> ClusterList:
-    """Questions not answered or answered with low confidence, grouped by similarity (the served query
-    encoder's embeddings); clusters newest first, each with its count and examples."""
-    return kb.learning.misses(flt, below)
+def misses(kb: KBDep, flt: Annotated[MissFilter, Query()]) -> ClusterList:
+    """Questions not answered or answered with low confidence (under `below`), grouped by similarity
+    (the served query encoder's embeddings); clusters newest first, each with its count and examples."""
+    return kb.learning.misses(flt, flt.below)
 
 
 @admin_router.get("/disliked", response_model=DislikedList)
@@ -81,19 +76,15 @@ def event(request_id: str, kb: KBDep) -> LoggedEvent:
 
 
 @admin_router.get("/export", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def export(
-    kb: KBDep,
-    flt: Filters,
-    format: Annotated[Literal["jsonl", "csv"], Query(description="JSON lines or CSV")] = "jsonl",
-    max_events: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
-) -> Response:
+def export(kb: KBDep, flt: Annotated[ExportFilter, Query()]) -> Response:
     """The events matching the filters with their feedback, newest first (the filters' `limit` does not
     apply: `max_events` does)."""
-    events = kb.learning.events(flt, max_events)
-    body, media = (
-        (to_csv(events), "text/csv") if format == "csv" else (to_jsonl(events), "application/x-ndjson")
-    )
-    disposition = f'attachment; filename="kb-log.{format}"'
+    events = kb.learning.events(flt, flt.max_events)
+    if flt.format == "csv":
+        body, media = to_csv(events), "text/csv"
+    else:
+        body, media = to_jsonl(events), "application/x-ndjson"
+    disposition = f'attachment; filename="kb-log.{flt.format}"'
     return Response(body, media_type=media, headers={"content-disposition": disposition})
 
 
