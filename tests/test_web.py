@@ -311,7 +311,7 @@ def test_thumbs_under_an_answer_and_a_diagnosis(logged_server: tuple[str, QueryL
         bar = _wait(driver, ".feedback")
         bar.find_element(By.CSS_SELECTOR, "button.thumb.up").click()
         WebDriverWait(driver, WAIT).until(
-            lambda d: "👍" in bar.find_element(By.CSS_SELECTOR, ".feedback-status").text
+            lambda d: "有帮助" in bar.find_element(By.CSS_SELECTOR, ".feedback-status").text
         )
         assert log.event(bar.get_attribute("data-request-id") or "").rating == "up"
         _no_script_errors(driver)

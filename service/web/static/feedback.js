@@ -21,7 +21,7 @@ export function feedbackBar(requestId) {
   async function send(rating, extra = {}) {
     try {
       await post("/feedback", { request_id: requestId, rating, ...extra });
-      status.replaceChildren(rating === "up" ? "谢谢，已记录 👍" : "谢谢，已记录 👎");
+      status.replaceChildren(rating === "up" ? "谢谢，已记录：有帮助" : "谢谢，已记录：没帮助");
       return true;
     } catch (err) {
       status.replaceChildren(errorBox(err));
@@ -82,7 +82,7 @@ export function feedbackBar(requestId) {
     "div",
     { class: "feedback", "data-request-id": requestId },
     h("span", { class: "muted" }, "这个回答有帮助吗？"),
-    h("button", { type: "button", class: "thumb up", title: "有帮助", onclick: () => send("up") }, "👍"),
+    h("button", { type: "button", class: "thumb up", title: "有帮助", onclick: () => send("up") }, "👍 有帮助"),
     h(
       "button",
       {
@@ -93,7 +93,7 @@ export function feedbackBar(requestId) {
           if (await send("down")) details.hidden = false;
         },
       },
-      "👎",
+      "👎 没帮助",
     ),
     status,
     details,
