@@ -4,7 +4,8 @@
 The same KnowledgeBase serves both; calls alternate off/on so that drift (other processes on the machine,
 CPU frequency) falls on both alike. Queries repeat from a small set, so the embedding cache answers and
 what is left is ranking plus, when on, building the event and queueing it (the write itself happens on
-the writer thread). Then the recording step alone, timed over thousands of calls. Also reports the events written and dropped, and the writer's lag at the end.
+the writer thread). Then the recording step alone, timed over thousands of calls. Also reports the
+events written and dropped, and the writer's lag at the end.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def main() -> int:
     started = time.perf_counter()
     log.writer.flush(30)
     lag = time.perf_counter() - started
-    print(f"events written {log.writer.written}, dropped {log.dropped}; writer caught up {lag * 1000:.0f} ms after")
+    written, dropped = log.writer.written, log.dropped
+    print(f"events written {written}, dropped {dropped}; writer caught up {lag * 1000:.0f} ms after")
     log.close()
     return 0
 

@@ -74,7 +74,7 @@ def _fail_kb(exc: KBError, as_json: bool = False) -> NoReturn:
 
 
 @contextlib.contextmanager
-def _operations(url: str | None, api_key: str | None) -> Iterator[Operations]:
+def _operations(url: str | None, api_key: str | None, stale_ok: bool = False) -> Iterator[Operations]:
     """The in-process core or, with --url, a server through KBClient: the same calls either way."""
     if url:
         from service.client import KBClient
@@ -88,7 +88,7 @@ def _operations(url: str | None, api_key: str | None) -> Iterator[Operations]:
     settings = get_settings()
     query_log = _open_query_log(settings, strict=False)
     try:
-        yield KnowledgeBase.load(settings, query_log=query_log)
+        yield KnowledgeBase.load(settings, query_log=query_log, stale_ok=stale_ok)
     finally:
         if query_log is not None:
             query_log.close()  # the writer writes what this command queued before the process ends
@@ -109,7 +109,13 @@ def _open_query_log(settings: Settings, strict: bool) -> QueryLog | None:
         return None
 
 
-def _run(url: str | None, api_key: str | None, op: Callable[[Operations], T], as_json: bool = False) -> T:
+def _run(
+    url: str | None,
+    api_key: str | None,
+    op: Callable[[Operations], T],
+    as_json: bool = False,
+    stale_ok: bool = False,
+) -> T:
     """Run one operation; any error is one line on stderr and the exit code of its error code: in
     Chinese for a person, `[code] message` as the API says it with --json."""
     from service.cli_errors import describe_invalid
@@ -117,7 +123,7 @@ def _run(url: str | None, api_key: str | None, op: Callable[[Operations], T], as
     from service.errors import InputError, KBError, describe_validation, edge
 
     try:
-        with _operations(url, api_key) as ops:
+        with _operations(url, api_key, stale_ok) as ops:
             return op(ops)
     except ValidationError as exc:  # a request model refused the options
         if as_json:
@@ -570,8 +576,10 @@ def _filter(**given: Any) -> Any:
 
 
 def _learning(op: Callable[[Any], T], as_json: bool = False) -> T:
-    """A curator's command on this machine's query log, through the core like every other edge."""
-    return _run(None, None, lambda ops: op(getattr(ops, "learning")), as_json)  # noqa: B009
+    """A curator's command on this machine's query log, through the core like every other edge. The
+    index may be older than the corpus: the actions change the corpus, and the next must not wait for a
+    rebuild (views read the index only for titles and the encoder)."""
+    return _run(None, None, lambda ops: op(getattr(ops, "learning")), as_json, stale_ok=True)  # noqa: B009
 
 
 @log_app.command("misses")

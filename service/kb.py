@@ -145,9 +145,13 @@ class KnowledgeBase:
 
     @classmethod
     def load(
-        cls, settings: Settings, embedder: Embedder | None = None, query_log: QueryLog | None = None
+        cls,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        query_log: QueryLog | None = None,
+        stale_ok: bool = False,
     ) -> KnowledgeBase:
-        index = load_index(settings.index_dir, settings.corpus_dir, settings.model)
+        index = load_index(settings.index_dir, settings.corpus_dir, settings.model, stale_ok)
         return cls(settings, index, embedder or make_query_embedder(settings, index), query_log)
 
     @property

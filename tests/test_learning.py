@@ -321,3 +321,17 @@ def test_cli_feedback_and_log(
     assert runner.invoke(cli.app, ["log", "misses", "--surface", "fax"]).exit_code == 2
     with query_log.sessions() as s:
         assert list(s.scalars(select(Event.surface))) == ["cli"]
+
+
+def test_after_an_action_the_next_one_still_loads(kb: KnowledgeBase, corpus_copy: Path) -> None:
+    """An action makes the corpus newer than the index; serving refuses that until a rebuild, the
+    curators' commands do not (or their second action would wait for a build)."""
+    from service.errors import IndexStaleError
+    from service.store.actions import label_scope
+
+    label_scope(corpus_copy, "ask", "膝盖半月板损伤还能打篮球吗?", False, "rid-1", "ops")
+    own = kb.settings.model_copy(update={"corpus_dir": corpus_copy})
+    with pytest.raises(IndexStaleError):
+        KnowledgeBase.load(own, kb.encoder.embedder.inner)
+    curator = KnowledgeBase.load(own, kb.encoder.embedder.inner, stale_ok=True)
+    assert curator.index.manifest == kb.index.manifest
