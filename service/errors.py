@@ -6,6 +6,7 @@ KBError                      code, message
 │   ├── UnknownDocumentError a document (short id or file name) the index lacks -> 422, exit 2
 │   └── DuplicateError       `kb add` of an article already in the corpus -> 409, exit 2
 ├── NotFoundError            an unknown principle id                     -> 404, exit 2
+│   └── UnknownRequestError  a request id the query log has no response for -> 404, exit 2
 ├── BusyError                another build or corpus write holds the lock -> 409, exit 1
 ├── CorpusError              a curated file is invalid (quote not found, ambiguous, bad field)
 ├── IndexError_              the index is missing, stale, corrupt or built for another model -> 503
@@ -37,6 +38,7 @@ __all__ = [
     "NotFoundError",
     "StoreError",
     "UnknownDocumentError",
+    "UnknownRequestError",
     "UnknownTypeError",
     "code_for_status",
     "describe_validation",
@@ -79,6 +81,10 @@ class NotFoundError(KBError):
     code = "not_found"
 
 
+class UnknownRequestError(NotFoundError):
+    code = "unknown_request"
+
+
 class CorpusError(KBError):
     code = "corpus_invalid"
 
@@ -110,6 +116,7 @@ EDGE_CODES: Mapping[str, Edge] = {
     UnknownTypeError.code: Edge(422, 2),
     UnknownDocumentError.code: Edge(422, 2),
     NotFoundError.code: Edge(404, 2),
+    UnknownRequestError.code: Edge(404, 2),
     DuplicateError.code: Edge(409, 2),
     BusyError.code: Edge(409, 1),
     CorpusError.code: Edge(500, 1),

@@ -311,7 +311,7 @@ def test_cli_feedback_and_log(
     bad = runner.invoke(cli.app, ["feedback", rid, "meh"])
     assert bad.exit_code == 2 and bad.stderr.startswith("error: ") and bad.stderr.count("\n") == 1
     unknown = runner.invoke(cli.app, ["feedback", "never-given", "up"])
-    assert unknown.exit_code == 2 and unknown.stderr.startswith("error: ")
+    assert unknown.exit_code == 2 and unknown.stderr.startswith("error: 没有这个回答的记录")
     misses = runner.invoke(cli.app, ["log", "misses", "--json"])
     assert json.loads(misses.stdout)["clusters"][0]["request_ids"] == [rid]
     gap = runner.invoke(cli.app, ["log", "gap", rid, "--note", "直播"])

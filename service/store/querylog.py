@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.errors import NotFoundError, StoreError
+from service.errors import StoreError, UnknownRequestError
 from service.settings import Settings
 from service.store import views
 from service.store.db import describe, make_engine, upgrade
@@ -84,7 +84,7 @@ class QueryLog:
         if found is None and self.writer.flush(_FLUSH_S):
             found = self._event(request_id)
         if found is None:
-            raise NotFoundError(f"no logged response has request id {request_id!r}")
+            raise UnknownRequestError(f"no logged response has request id {request_id!r}")
         return found
 
     def _event(self, request_id: str) -> LoggedEvent | None:
