@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -131,6 +132,8 @@ def main() -> int:
     ap.add_argument("--no-build", action="store_true", help="replay and act only; no rebuild, no scores")
     ap.add_argument("--keep", type=Path, help="scratch folder (kept); default a temporary one, removed")
     args = ap.parse_args()
+    # one line per request from the access log and the HTTP client would bury the report
+    logging.disable(logging.INFO)
     base = get_settings()
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="kb-sim-"))
     corpus, index = scratch / "corpus", scratch / "index"

@@ -7,10 +7,13 @@ import csv
 import io
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -335,3 +338,63 @@ def test_after_an_action_the_next_one_still_loads(kb: KnowledgeBase, corpus_copy
         KnowledgeBase.load(own, kb.encoder.embedder.inner)
     curator = KnowledgeBase.load(own, kb.encoder.embedder.inner, stale_ok=True)
     assert curator.index.manifest == kb.index.manifest
+
+
+def test_give_feedback_over_tools_call(api: TestClient, query_log: QueryLog) -> None:
+    asked = api.post(
+        "/tools/call", json={"name": "ask", "arguments": {"question": "群规怎么定?"}}, headers=BOT
+    )
+    rid = asked.json()["result"]["request_id"]
+    call = {
+        "name": "give_feedback",
+        "arguments": {"request_id": rid, "rating": "down", "reason": "incomplete"},
+    }
+    rated = api.post("/tools/call", json=call, headers=BOT)
+    assert rated.status_code == 200, rated.text
+    assert rated.json()["result"] == {"request_id": rid, "rating": "down", "reason": "incomplete",
+                                      "principle_ids": [], "comment": None, "updated": False}  # fmt: skip
+    listed = {t["function"]["name"]: t for t in api.get("/tools", headers=BOT).json()["tools"]}
+    assert set(listed["give_feedback"]["function"]["parameters"]["properties"]) == {
+        "request_id", "rating", "reason", "principle_ids", "comment"
+    }  # fmt: skip
+    assert query_log.event(rid).surface == "tools" and query_log.event(rid).rating == "down"
+
+
+def test_mcp_calls_are_recorded_and_rated(
+    kb: KnowledgeBase,
+    query_log: QueryLog,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    serve: Callable[[FastAPI, Settings], AbstractContextManager[str]],
+) -> None:
+    import anyio
+    import httpx
+    from mcp.client.session import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    monkeypatch.setattr(kb, "query_log", query_log)
+    keyed = settings.model_copy(update={"api_keys": KEYS})
+    seen: dict[str, Any] = {}
+
+    async def main(url: str) -> None:
+        async with (
+            httpx.AsyncClient(headers=BOT, timeout=60) as http,
+            streamable_http_client(f"{url}/mcp", http_client=http) as streams,
+            ClientSession(streams[0], streams[1]) as s,
+        ):
+            await s.initialize()
+            tools = {t.name: t for t in (await s.list_tools()).tools}
+            assert tools["give_feedback"].annotations.read_only_hint is False  # type: ignore[union-attr]
+            answer = await s.call_tool("ask", {"question": "社群定位分哪几步?"})
+            seen["rid"] = (answer.structured_content or {})["request_id"]
+            rated = await s.call_tool("give_feedback", {"request_id": seen["rid"], "rating": "up"})
+            seen["rated"] = rated.structured_content
+            bad = await s.call_tool("give_feedback", {"request_id": "never-given", "rating": "up"})
+            seen["bad"] = (bad.is_error, bad.content[0].text)  # type: ignore[union-attr]
+
+    with serve(create_app(keyed, kb), keyed) as url:
+        anyio.run(main, url)
+    ev = query_log.event(seen["rid"])
+    assert (ev.surface, ev.key_name, ev.operation, ev.rating) == ("mcp", "bot", "ask", "up")
+    assert seen["rated"]["updated"] is False
+    assert seen["bad"] == (True, "no logged response has request id 'never-given'")
