@@ -140,6 +140,12 @@ def _print_json(model: BaseModel) -> None:
     sys.stdout.write(model.model_dump_json() + "\n")
 
 
+def _say_request_id(request_id: str | None) -> None:
+    # on stderr: stdout stays the answer alone; the id is what `kb feedback` needs
+    if request_id:
+        typer.echo(f"request id {request_id}(评价这个回答: kb feedback {request_id} up 或 down)", err=True)
+
+
 def _console() -> Any:
     from rich.console import Console
 
@@ -166,6 +172,7 @@ def ask(
     if json:
         return _print_json(resp)
     render_ask(_console(), resp, full)
+    _say_request_id(resp.request_id)
     if not resp.answered:
         raise typer.Exit(3)
 
@@ -196,8 +203,10 @@ def diagnose(
     con = _console()
     if not resp.answered:
         con.print(resp.message or "没有找到匹配的陷阱。")
+        _say_request_id(resp.request_id)
         raise typer.Exit(3)
     render_diagnose(con, resp, full)
+    _say_request_id(resp.request_id)
 
 
 @app.command()
@@ -234,6 +243,7 @@ def search(
     if json:
         return _print_json(resp)
     render_search(_console(), resp, full)
+    _say_request_id(resp.request_id)
 
 
 @app.command()

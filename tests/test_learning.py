@@ -311,6 +311,10 @@ def test_cli_feedback_and_log(
     rated = runner.invoke(cli.app, ["feedback", rid, "down", "--reason", "not_covered", "--json"])
     assert rated.exit_code == 0, rated.output
     assert json.loads(rated.stdout)["reason"] == "not_covered"
+    shown = runner.invoke(cli.app, ["ask", "社群定位分哪几步?"])  # a person reads the id on stderr
+    said = shown.stderr.removeprefix("request id ")[:32]
+    assert shown.stderr == f"request id {said}(评价这个回答: kb feedback {said} up 或 down)\n"
+    assert query_log.event(said).text == "社群定位分哪几步?" and said not in shown.stdout
     bad = runner.invoke(cli.app, ["feedback", rid, "meh"])
     assert bad.exit_code == 2 and bad.stderr.startswith("error: ") and bad.stderr.count("\n") == 1
     unknown = runner.invoke(cli.app, ["feedback", "never-given", "up"])
@@ -323,7 +327,7 @@ def test_cli_feedback_and_log(
     assert runner.invoke(cli.app, ["log", "export", "--format", "csv"]).stdout.startswith("at,request_id")
     assert runner.invoke(cli.app, ["log", "misses", "--surface", "fax"]).exit_code == 2
     with query_log.sessions() as s:
-        assert list(s.scalars(select(Event.surface))) == ["cli"]
+        assert list(s.scalars(select(Event.surface))) == ["cli", "cli"]
 
 
 def test_after_an_action_the_next_one_still_loads(kb: KnowledgeBase, corpus_copy: Path) -> None:
