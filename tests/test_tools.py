@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from typing import Any
@@ -236,8 +237,12 @@ def test_mcp_over_streamable_http(server_url: str, kb: KnowledgeBase) -> None:
 
 
 def test_mcp_over_stdio(kb: KnowledgeBase) -> None:
+    # this process's environment (the SDK passes a minimal one): the server's query log goes where the
+    # suite's does (conftest's KB_DATA_DIR), never into the project's data folder
     params = StdioServerParameters(
-        command=sys.executable, args=["-c", "from service.cli import main; main()", "mcp"]
+        command=sys.executable,
+        args=["-c", "from service.cli import main; main()", "mcp"],
+        env=dict(os.environ),
     )
 
     async def main() -> None:
