@@ -35,10 +35,13 @@ COPY service /src/service
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install '/src[serve]' \
  && rm -rf /src \
- && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin kb
+ && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin kb \
+ && install -d -o kb -g kb -m 0700 /app/data
 COPY --from=build --chown=kb:kb /app/corpus /app/corpus
 COPY --from=build --chown=kb:kb /app/index /app/index
-ENV PATH=/opt/venv/bin:$PATH KB_CORPUS_DIR=/app/corpus KB_INDEX_DIR=/app/index \
+# the query log's SQLite file (owner-only); mount a volume at /app/data to keep it, or set
+# KB_DATABASE_URL to a PostgreSQL several containers share
+ENV PATH=/opt/venv/bin:$PATH KB_CORPUS_DIR=/app/corpus KB_INDEX_DIR=/app/index KB_DATA_DIR=/app/data \
     KB_HOST=0.0.0.0 KB_PORT=8000 HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
 USER kb
 WORKDIR /app

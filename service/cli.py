@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from service.errors import KBError
     from service.operations import Operations
     from service.settings import Settings
+    from service.store.querylog import QueryLog
 
 __all__ = ["app", "main"]
 
@@ -81,7 +82,7 @@ def _fail_kb(exc: KBError, as_json: bool = False) -> NoReturn:
 
 
 @contextlib.contextmanager
-def _operations(url: str | None, api_key: str | None) -> Iterator[Operations]:
+def _operations(url: str | None, api_key: str | None, stale_ok: bool = False) -> Iterator[Operations]:
     """The in-process core or, with --url, a server through KBClient: the same calls either way."""
     if url:
         from service.client import KBClient
@@ -92,10 +93,37 @@ def _operations(url: str | None, api_key: str | None) -> Iterator[Operations]:
     from service.kb import KnowledgeBase
     from service.settings import get_settings
 
-    yield KnowledgeBase.load(get_settings())
+    settings = get_settings()
+    query_log = _open_query_log(settings, strict=False)
+    try:
+        yield KnowledgeBase.load(settings, query_log=query_log, stale_ok=stale_ok)
+    finally:
+        if query_log is not None:
+            query_log.close()  # the writer writes what this command queued before the process ends
 
 
-def _run(url: str | None, api_key: str | None, op: Callable[[Operations], T], as_json: bool = False) -> T:
+def _open_query_log(settings: Settings, strict: bool) -> QueryLog | None:
+    """The query log (migrated), or None when off; a server (`strict`) refuses to start without the one
+    it is configured with, a one-off command says why it records nothing and goes on."""
+    from service.errors import KBError
+    from service.store.querylog import open_query_log
+
+    try:
+        return open_query_log(settings)
+    except KBError as exc:
+        if strict:
+            _fail_kb(exc)
+        typer.echo(f"warning: not recorded: {exc.message}", err=True)
+        return None
+
+
+def _run(
+    url: str | None,
+    api_key: str | None,
+    op: Callable[[Operations], T],
+    as_json: bool = False,
+    stale_ok: bool = False,
+) -> T:
     """Run one operation; any error is one line on stderr and the exit code of its error code: in
     Chinese for a person, `[code] message` as the API says it with --json."""
     from service.cli_errors import describe_invalid
@@ -103,7 +131,7 @@ def _run(url: str | None, api_key: str | None, op: Callable[[Operations], T], as
     from service.errors import InputError, KBError, describe_validation, edge
 
     try:
-        with _operations(url, api_key) as ops:
+        with _operations(url, api_key, stale_ok) as ops:
             return op(ops)
     except ValidationError as exc:  # a request model refused the options
         if as_json:
@@ -118,6 +146,12 @@ def _run(url: str | None, api_key: str | None, op: Callable[[Operations], T], as
 def _print_json(model: BaseModel) -> None:
     # the HTTP API renders the same model with FastAPI's default JSON encoding
     sys.stdout.write(model.model_dump_json() + "\n")
+
+
+def _say_request_id(request_id: str | None) -> None:
+    # on stderr: stdout stays the answer alone; the id is what `kb feedback` needs
+    if request_id:
+        typer.echo(f"request id {request_id}(评价这个回答: kb feedback {request_id} up 或 down)", err=True)
 
 
 def _console() -> Any:
@@ -146,6 +180,7 @@ def ask(
     if json:
         return _print_json(resp)
     render_ask(_console(), resp, full)
+    _say_request_id(resp.request_id)
     if not resp.answered:
         raise typer.Exit(3)
 
@@ -176,8 +211,10 @@ def diagnose(
     con = _console()
     if not resp.answered:
         con.print(resp.message or "没有找到匹配的陷阱。")
+        _say_request_id(resp.request_id)
         raise typer.Exit(3)
     render_diagnose(con, resp, full)
+    _say_request_id(resp.request_id)
 
 
 @app.command()
@@ -214,6 +251,7 @@ def search(
     if json:
         return _print_json(resp)
     render_search(_console(), resp, full)
+    _say_request_id(resp.request_id)
 
 
 @app.command()
@@ -441,7 +479,9 @@ def _serve_one(settings: Settings, host: str, port: int) -> bool:
     from service.api.server import short_gil_turns, single_threaded_blas, uvicorn_config
     from service.kb import KnowledgeBase
 
-    kb = KnowledgeBase.load(settings)
+    # migrations are applied here, before the first request: a broken database stops the start
+    query_log = _open_query_log(settings, strict=True)
+    kb = KnowledgeBase.load(settings, query_log=query_log)
     kb.warm_up()
     single_threaded_blas()
     short_gil_turns()
@@ -449,6 +489,8 @@ def _serve_one(settings: Settings, host: str, port: int) -> bool:
     _reload_on_sighup(app)
     server = uvicorn.Server(uvicorn_config(app, settings, host, port))
     server.run()
+    if query_log is not None:
+        query_log.close()
     return bool(server.started)
 
 
@@ -460,6 +502,10 @@ def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> bo
     from service.index import check_index
 
     check_index(settings.index_dir, settings.corpus_dir, settings.model)
+    # migrations applied once, here, before any worker opens the query log: a broken database stops the start
+    query_log = _open_query_log(settings, strict=True)
+    if query_log is not None:
+        query_log.close()
     return run_workers(settings, host, port, workers, uvicorn_options(settings))
 
 
@@ -493,11 +539,261 @@ def mcp() -> None:
     plain_logging()
     from service.mcp_server import run_stdio
 
+    settings = get_settings()
+    query_log = _open_query_log(settings, strict=True)
     try:
-        kb = KnowledgeBase.load(get_settings())
+        kb = KnowledgeBase.load(settings, query_log=query_log)
     except KBError as exc:
         _fail_kb(exc)
-    run_stdio(kb)
+    try:
+        run_stdio(kb)
+    finally:
+        if query_log is not None:
+            query_log.close()
+
+
+db_app = typer.Typer(
+    help="查询记录数据库:迁移与版本(KB_DATABASE_URL,默认 KB_DATA_DIR/kb.sqlite3)。", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+
+
+def _engine() -> Any:
+    from service.errors import KBError
+    from service.settings import get_settings
+    from service.store.db import make_engine
+
+    try:
+        return make_engine(get_settings().db_url())
+    except KBError as exc:
+        _fail_kb(exc)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """把数据库迁移到最新版本(kb serve 启动时也会自动执行)。"""
+    from service.errors import KBError
+    from service.store.db import upgrade
+
+    engine = _engine()
+    try:
+        typer.echo(f"{engine.url.render_as_string(hide_password=True)}: at {upgrade(engine)}")
+    except KBError as exc:
+        _fail_kb(exc)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """显示数据库当前的迁移版本和最新版本。"""
+    from service.errors import KBError
+    from service.store.db import current_revision, head_revision
+
+    engine = _engine()
+    try:
+        current = current_revision(engine)
+    except KBError as exc:
+        _fail_kb(exc)
+    head = head_revision()
+    state = "up to date" if current == head else "run `kb db upgrade`"
+    typer.echo(
+        f"{engine.url.render_as_string(hide_password=True)}: at {current or 'nothing'}, head {head} ({state})"
+    )
+
+
+@app.command()
+def feedback(
+    request_id: Annotated[str, typer.Argument(help="被评价的回答的 request id(回答里的 request_id)")],
+    rating: Annotated[str, typer.Argument(help="up(有用)或 down(没用)")],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="down 的原因: wrong, incomplete, not_covered, other")
+    ] = None,
+    principle: Annotated[
+        list[str] | None, typer.Option("--principle", help="应该出现的原则 id(可重复)")
+    ] = None,
+    comment: Annotated[str | None, typer.Option("--comment", help="一句话说明")] = None,
+    json: JsonOpt = False,
+    url: UrlOpt = None,
+    api_key: KeyOpt = None,
+) -> None:
+    """评价一次回答(up/down);同一个回答再评价一次会覆盖上一次。"""
+    from service.store.models import FeedbackRequest
+
+    def op(ops: Operations) -> Any:
+        req = FeedbackRequest.model_validate(
+            {"request_id": request_id, "rating": rating, "reason": reason, "principle_ids": principle or [],
+             "comment": comment}
+        )  # fmt: skip
+        return ops.feedback(req)
+
+    receipt = _run(url, api_key, op, json)
+    if json:
+        return _print_json(receipt)
+    typer.echo(f"{'已更新' if receipt.updated else '已记录'}: {receipt.request_id} {receipt.rating}")
+
+
+log_app = typer.Typer(
+    help="查询记录(给编辑看):没答上的问题、被点踩的回答、每条原则的命中,以及把问题变成语料的操作。"
+    "直接读本机的数据库;远程请用 /admin/log 接口。",
+    no_args_is_help=True,
+)
+app.add_typer(log_app, name="log")
+
+SinceOpt = Annotated[str | None, typer.Option("--since", help="从这个时间起(ISO 8601,如 2026-12-01)")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="到这个时间前")]
+OpOpt = Annotated[str | None, typer.Option("--operation", help="search, ask 或 diagnose")]
+SurfaceOpt = Annotated[str | None, typer.Option("--surface", help="http, mcp, cli 或 tools")]
+KeyNameOpt = Annotated[str | None, typer.Option("--key-name", help="调用方密钥的名字")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", help="最多几条")]
+
+
+def _filter(**given: Any) -> Any:
+    from service.store.models import LogFilter
+
+    return LogFilter.model_validate(_given(**given))
+
+
+def _learning(op: Callable[[Any], T], as_json: bool = False) -> T:
+    """A curator's command on this machine's query log, through the core like every other edge. The
+    index may be older than the corpus: the actions change the corpus, and the next must not wait for a
+    rebuild (views read the index only for titles and the encoder)."""
+    return _run(None, None, lambda ops: op(getattr(ops, "learning")), as_json, stale_ok=True)  # noqa: B009
+
+
+@log_app.command("misses")
+def log_misses(
+    since: SinceOpt = None, until: UntilOpt = None, operation: OpOpt = None, surface: SurfaceOpt = None,
+    key_name: KeyNameOpt = None, limit: LimitOpt = None, json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """没答上或把握不大的问题,按相似度归成簇,最新的在前。"""
+    flt = dict(since=since, until=until, operation=operation, surface=surface, key_name=key_name, limit=limit)
+    resp = _learning(lambda lr: lr.misses(_filter(**flt)), json)
+    if json:
+        return _print_json(resp)
+    typer.echo(f"{resp.events} 个问题,{len(resp.clusters)} 簇")
+    for c in resp.clusters:
+        top = f" → {c.top_principle}" if c.top_principle else ""
+        typer.echo(f"[{c.count}] {c.last_at:%Y-%m-%d %H:%M} {'/'.join(c.operations)}{top}")
+        for text, rid in zip(c.texts, c.request_ids, strict=False):
+            typer.echo(f"    {rid}  {text[:80]}")
+
+
+@log_app.command("disliked")
+def log_disliked(
+    since: SinceOpt = None, until: UntilOpt = None, operation: OpOpt = None, surface: SurfaceOpt = None,
+    key_name: KeyNameOpt = None, limit: LimitOpt = None, json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """被点踩的回答,按排第一的原则归类。"""
+    flt = _filter(
+        since=since, until=until, operation=operation, surface=surface, key_name=key_name, limit=limit
+    )
+    resp = _learning(lambda lr: lr.disliked(flt), json)
+    if json:
+        return _print_json(resp)
+    for d in resp.principles:
+        wanted = ", ".join(f"{p}×{n}" for p, n in d.wanted.items())
+        typer.echo(
+            f"{d.principle_id}  👎{d.downs} 👍{d.ups}  {d.title}" + (f"  应为: {wanted}" if wanted else "")
+        )
+        for q in d.questions:
+            typer.echo(f"    {q[:80]}")
+
+
+@log_app.command("hits")
+def log_hits(
+    since: SinceOpt = None, until: UntilOpt = None, operation: OpOpt = None, surface: SurfaceOpt = None,
+    key_name: KeyNameOpt = None, limit: LimitOpt = None, json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """每条原则进入前三的次数,以及命中它的问题。"""
+    flt = _filter(
+        since=since, until=until, operation=operation, surface=surface, key_name=key_name, limit=limit
+    )
+    resp = _learning(lambda lr: lr.principle_hits(flt), json)
+    if json:
+        return _print_json(resp)
+    for p in resp.principles:
+        typer.echo(f"{p.hits:5d} {p.first:5d}  {p.principle_id}  {p.title}")
+        for q in p.questions:
+            typer.echo(f"            {q[:80]}")
+
+
+@log_app.command("export")
+def log_export(
+    format: Annotated[str, typer.Option("--format", help="jsonl 或 csv")] = "jsonl",
+    since: SinceOpt = None, until: UntilOpt = None, operation: OpOpt = None, surface: SurfaceOpt = None,
+    key_name: KeyNameOpt = None,
+    max_events: Annotated[int, typer.Option("--max-events", help="最多导出几条")] = 10_000,
+) -> None:  # fmt: skip
+    """把记录(含评价)导出为 JSON lines 或 CSV,写到标准输出。"""
+    from service.store.querylog import to_csv, to_jsonl
+
+    if format not in ("jsonl", "csv"):
+        _fail(f"--format: expected jsonl or csv, got {format!r}", 2)
+    flt = dict(since=since, until=until, operation=operation, surface=surface, key_name=key_name)
+    events = _learning(lambda lr: lr.events(_filter(**flt), max_events))
+    sys.stdout.write(to_csv(events) if format == "csv" else to_jsonl(events))
+
+
+@log_app.command("phrasing")
+def log_phrasing(
+    request_id: Annotated[str, typer.Argument(help="记录里的 request id")],
+    principle_id: Annotated[str, typer.Argument(help="这个问题应该命中的原则 id")],
+    json: JsonOpt = False,
+) -> None:
+    """把记录里的问题加为某条原则的一种说法(写入 corpus/phrasings/log.yaml;kb build 后生效)。"""
+    from service.store.models import PhrasingRequest
+
+    resp = _learning(
+        lambda lr: lr.add_phrasing(PhrasingRequest(request_id=request_id, principle_id=principle_id)), json
+    )
+    if json:
+        return _print_json(resp)
+    typer.echo(
+        f"{'已加入' if resp.added else '已有这条说法'} {resp.file}: {resp.principle_id} ← {resp.text[:60]}"
+    )
+
+
+@log_app.command("scope")
+def log_scope(
+    request_id: Annotated[str, typer.Argument(help="记录里的 request id")],
+    scope: Annotated[str, typer.Argument(help="in(知识库该回答)或 out(不该回答)")],
+    json: JsonOpt = False,
+) -> None:
+    """把记录里的问题标为该答 / 不该答,供把握度模型学习(写入 corpus/calibration/log.jsonl)。"""
+    from service.store.models import ScopeRequest
+
+    if scope not in ("in", "out"):
+        _fail(f"scope: expected in or out, got {scope!r}", 2)
+    resp = _learning(
+        lambda lr: lr.label_scope(ScopeRequest(request_id=request_id, in_scope=scope == "in")), json
+    )
+    if json:
+        return _print_json(resp)
+    typer.echo(f"已标注 {resp.file}: {resp.id} {'in' if resp.in_scope else 'out'} {resp.text[:60]}")
+
+
+@log_app.command("gap")
+def log_gap(
+    request_id: Annotated[str, typer.Argument(help="记录里的 request id")],
+    note: Annotated[str | None, typer.Option("--note", help="缺的是什么主题")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """把记录里的问题记为缺口:用户在问、但没有文章覆盖的主题。"""
+    from service.store.models import GapRequest
+
+    resp = _learning(lambda lr: lr.add_gap(GapRequest(request_id=request_id, note=note)), json)
+    if json:
+        return _print_json(resp)
+    typer.echo(f"已记为缺口 #{resp.id}: {resp.text[:60]}")
+
+
+@log_app.command("gaps")
+def log_gaps(json: JsonOpt = False) -> None:
+    """列出记下的缺口,最新的在前。"""
+    resp = _learning(lambda lr: lr.gaps(), json)
+    if json:
+        return _print_json(resp)
+    for g in resp.gaps:
+        typer.echo(f"#{g.id} {g.at:%Y-%m-%d}  {g.text[:60]}" + (f"  ({g.note})" if g.note else ""))
 
 
 def plain_logging() -> None:

@@ -47,6 +47,8 @@ _BY_CODE = {
     "corpus_invalid": "语料文件有误,请按提示修改后再运行 kb build({detail})",
     "index_invalid": "索引缺失或损坏({detail}):请运行 kb build(或 make serve)",
     "index_stale": "索引已过期,语料或模型已改变:请运行 kb build(或 make serve)",
+    "store_unavailable": "查询记录数据库不可用({detail})",
+    "unknown_request": "没有这个回答的记录({detail}):request id 见回答的 request_id,记录保留有期限",
     "bad_request": "请求有误({detail})",
     "unauthorized": "缺少或无效的 API 密钥({detail}):用 --api-key 或环境变量 KB_API_KEY 提供",
     "forbidden": "这个 API 密钥无权执行此操作({detail})",

@@ -44,6 +44,8 @@ from service.models import (
     SearchResponse,
     TypeList,
 )
+from service.store.context import CallContext
+from service.store.models import FeedbackReceipt, FeedbackRequest
 
 __all__ = ["KBClient", "KBClientError"]
 
@@ -127,19 +129,32 @@ class KBClient:
             "is --url a knowledge-base server?",
         )
 
-    def search(self, req: SearchRequest | str, **fields: Any) -> SearchResponse:
+    # `ctx` is the in-process core's (which edge called): the server records the call under its own
+    def search(
+        self, req: SearchRequest | str, *, ctx: CallContext | None = None, **fields: Any
+    ) -> SearchResponse:
         return self._call(SearchResponse, "POST", "/search", _request(SearchRequest, req, "query", fields))
 
     def search_batch(self, req: SearchBatchRequest | list[str], **fields: Any) -> SearchBatchResponse:
         body = _request(SearchBatchRequest, req, "queries", fields)
         return self._call(SearchBatchResponse, "POST", "/search/batch", body)
 
-    def ask(self, req: AskRequest | str, **fields: Any) -> AskResponse:
+    def ask(self, req: AskRequest | str, *, ctx: CallContext | None = None, **fields: Any) -> AskResponse:
         return self._call(AskResponse, "POST", "/ask", _request(AskRequest, req, "question", fields))
 
-    def diagnose(self, req: DiagnoseRequest | str, **fields: Any) -> DiagnoseResponse:
+    def diagnose(
+        self, req: DiagnoseRequest | str, *, ctx: CallContext | None = None, **fields: Any
+    ) -> DiagnoseResponse:
         body = _request(DiagnoseRequest, req, "situation", fields)
         return self._call(DiagnoseResponse, "POST", "/diagnose", body)
+
+    def feedback(
+        self, req: FeedbackRequest | str, ctx: CallContext | None = None, **fields: Any
+    ) -> FeedbackReceipt:
+        """Rate a response by its request id: `kb.feedback(resp.request_id, rating="down",
+        reason="wrong", principle_ids=["p000-blind-start"])`."""
+        body = _request(FeedbackRequest, req, "request_id", fields)
+        return self._call(FeedbackReceipt, "POST", "/feedback", body)
 
     def get(self, principle_id: str) -> Principle:
         return self._call(Principle, "GET", f"/principles/{_segment(principle_id)}")

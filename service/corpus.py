@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,10 @@ from service.models import GroupInfo, Principle, Source, TypeSpec
 from service.normalize import REPAIRS_FILE
 
 __all__ = [
+    "PHRASINGS_DIR",
     "Corpus",
     "Curated",
+    "LoggedPhrasing",
     "corpus_digest",
     "load_corpus",
     "load_types",
@@ -163,10 +166,33 @@ def load_phrasings(root: Path, principles: list[Principle]) -> dict[str, list[st
         for pid, queries in data.items():
             if pid not in known:
                 raise CorpusError(f"{PHRASINGS_DIR}/{path.name}: unknown principle id {pid!r}")
-            if not isinstance(queries, list) or not all(isinstance(q, str) and q.strip() for q in queries):
-                raise CorpusError(f"{PHRASINGS_DIR}/{path.name}: {pid}: expected a list of non-empty strings")
-            out.setdefault(pid, []).extend(_tidy(q) for q in queries)
+            if not isinstance(queries, list) or not all(_phrasing_text(q) for q in queries):
+                raise CorpusError(
+                    f"{PHRASINGS_DIR}/{path.name}: {pid}: expected a list of non-empty strings or of "
+                    "{text, source, added} entries"
+                )
+            out.setdefault(pid, []).extend(_tidy(_phrasing_text(q)) for q in queries)
     return out
+
+
+class LoggedPhrasing(_Strict):
+    """A phrasing taken from the query log by a curator (`kb log phrasing`): its source and date say where
+    it came from, for the review in git."""
+
+    text: str = Field(min_length=1)
+    source: str = Field(min_length=1, description="where it came from: query-log <request id>")
+    added: date = Field(description="the day it was added, YYYY-MM-DD")
+    by: str | None = Field(None, description="the curator's key name")
+
+
+def _phrasing_text(entry: object) -> str:
+    """An entry's text, or "" when it is neither a non-empty string nor a valid logged phrasing."""
+    if isinstance(entry, str):
+        return entry if entry.strip() else ""
+    try:
+        return LoggedPhrasing.model_validate(entry).text.strip()
+    except ValidationError:
+        return ""
 
 
 def corpus_digest(root: Path) -> str:

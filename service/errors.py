@@ -11,11 +11,13 @@ KBError                      code, message
 ├── NotFoundError            an unknown principle id                     -> 404, exit 2
 │   ├── UnknownKnowledgeError a Dify knowledge_id that names no scope   -> 404
 │   └── UnknownModelError    an OpenAI-compatible model name we do not serve -> 404
+│   └── UnknownRequestError  a request id the query log has no response for -> 404, exit 2
 ├── BusyError                another build or corpus write holds the lock -> 409, exit 1
 ├── CorpusError              a curated file is invalid (quote not found, ambiguous, bad field)
 ├── IndexError_              the index is missing, stale, corrupt or built for another model -> 503
 │   └── IndexStaleError      the index was built from another corpus or model: run `kb build`
-└── BuildBusyError           another `kb build` holds the index folder's lock            -> exit 1
+├── BuildBusyError           another `kb build` holds the index folder's lock            -> exit 1
+└── StoreError               the query log's database cannot be opened or is switched off -> 503, exit 1
 
 The HTTP edge, the CLI and the HTTP client all read `EDGE_CODES` (status and exit code by error code),
 render bodies with `error_body` and describe pydantic validation errors with `describe_validation`.
@@ -41,10 +43,12 @@ __all__ = [
     "InputError",
     "KBError",
     "NotFoundError",
+    "StoreError",
     "TooLargeError",
     "UnknownDocumentError",
     "UnknownKnowledgeError",
     "UnknownModelError",
+    "UnknownRequestError",
     "UnknownTypeError",
     "code_for_status",
     "describe_validation",
@@ -120,6 +124,10 @@ class DraftInvalidError(InputError):
     code = "draft_invalid"
 
 
+class UnknownRequestError(NotFoundError):
+    code = "unknown_request"
+
+
 class CorpusError(KBError):
     code = "corpus_invalid"
 
@@ -136,6 +144,10 @@ class BuildBusyError(KBError):
     code = "build_busy"
 
 
+class StoreError(KBError):
+    code = "store_unavailable"
+
+
 class Edge(NamedTuple):
     status: int  # HTTP
     exit: int  # CLI: 0 success, 1 failure, 2 bad input, 3 no answer
@@ -149,6 +161,7 @@ EDGE_CODES: Mapping[str, Edge] = {
     NotFoundError.code: Edge(404, 2),
     UnknownKnowledgeError.code: Edge(404, 2),
     UnknownModelError.code: Edge(404, 2),
+    UnknownRequestError.code: Edge(404, 2),
     DuplicateError.code: Edge(409, 2),
     BusyError.code: Edge(409, 1),
     DraftLimitError.code: Edge(409, 1),
@@ -157,6 +170,7 @@ EDGE_CODES: Mapping[str, Edge] = {
     IndexError_.code: Edge(503, 1),
     IndexStaleError.code: Edge(503, 1),
     BuildBusyError.code: Edge(503, 1),
+    StoreError.code: Edge(503, 1),
     KBError.code: Edge(500, 1),
     "bad_request": Edge(400, 2),
     "bad_host": Edge(400, 2),

@@ -201,14 +201,14 @@ def check_files(folder: Path, manifest: Manifest, manifest_name: str | Path) -> 
             )
 
 
-def check_fresh(manifest: Manifest, corpus_dir: Path, model: str) -> None:
+def check_fresh(manifest: Manifest, corpus_dir: Path, model: str, corpus: bool = True) -> None:
     if manifest.format != FORMAT_VERSION:
         raise IndexStaleError(f"index format {manifest.format} is not {FORMAT_VERSION}: run `kb build`")
     if manifest.model != model:
         raise IndexStaleError(
             f"index was built with model {manifest.model!r} but KB_MODEL is {model!r}: run `kb build`"
         )
-    if manifest.corpus_sha256 != corpus_digest(corpus_dir):
+    if corpus and manifest.corpus_sha256 != corpus_digest(corpus_dir):
         raise IndexStaleError("the corpus changed since the index was built: run `kb build`")
 
 
@@ -229,10 +229,12 @@ def check_index(index_dir: Path, corpus_dir: Path, model: str) -> None:
     check_files(folder, manifest, folder / MANIFEST_FILE)
 
 
-def load_index(index_dir: Path, corpus_dir: Path, model: str) -> LoadedIndex:
-    """Load `current`, refusing a stale, tampered or incomplete index with a message naming the fix."""
+def load_index(index_dir: Path, corpus_dir: Path, model: str, stale_ok: bool = False) -> LoadedIndex:
+    """Load `current`, refusing a stale, tampered or incomplete index with a message naming the fix.
+    `stale_ok`: a corpus changed since the build is accepted (the curators' query-log commands, whose
+    actions change the corpus and must not lock each other out until a rebuild); never for serving."""
     manifest = read_manifest(index_dir)
-    check_fresh(manifest, corpus_dir, model)
+    check_fresh(manifest, corpus_dir, model, corpus=not stale_ok)
     folder = (index_dir / "current").resolve()
     check_files(folder, manifest, folder / MANIFEST_FILE)
     return open_index(folder, manifest)

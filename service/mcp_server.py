@@ -26,6 +26,7 @@ from service import __version__, tools
 from service.errors import KBError
 from service.models import DocumentQuery
 from service.operations import Operations
+from service.store.context import CallContext, new_request_id
 
 __all__ = ["DOCUMENTS", "create_mcp", "run_stdio"]
 
@@ -60,7 +61,7 @@ class _KBServer(MCPServer[Any]):
         try:
             # encoding and ranking are CPU work: off the event loop, as FastAPI runs plain `def` routes
             result: BaseModel = await anyio.to_thread.run_sync(
-                tools.call_tool, self._get_ops(), name, dict(arguments)
+                tools.call_tool, self._get_ops(), name, dict(arguments), _call_context(context)
             )
         except KBError as exc:
             return CallToolResult(content=[TextContent(type="text", text=exc.message)], is_error=True)
@@ -82,6 +83,17 @@ class _KBServer(MCPServer[Any]):
             )
             for d in listing.documents
         ]
+
+
+def _call_context(context: Context[Any, Any] | None) -> CallContext:
+    """The call as the core records it: over HTTP, the request id and key name the app's access log and
+    key check gave the POST /mcp carrying it; on stdio a fresh id."""
+    try:
+        request = context.request_context.request if context is not None else None
+    except ValueError:  # no request context (a call made outside a session)
+        request = None
+    state: dict[str, Any] = getattr(request, "scope", {}).get("state", {})
+    return CallContext("mcp", state.get("key_name"), state.get("request_id") or new_request_id())
 
 
 def _read(get_ops: Callable[[], Operations], doc: str, req: DocumentQuery | None = None) -> str:
@@ -124,12 +136,14 @@ def create_mcp(get_ops: Callable[[], Operations]) -> MCPServer[Any]:
     index is picked up)."""
     server = _KBServer(get_ops, name="community-ops-kb", instructions=INSTRUCTIONS, version=__version__)
     read_only = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
+    # rating a result writes (rating it again replaces the rating: idempotent)
+    writes = ToolAnnotations(readOnlyHint=False, idempotentHint=True, openWorldHint=False)
     for tool in tools.TOOLS:
         server.add_tool(
             _handler(tool),
             name=tool.name,
             description=tool.description,
-            annotations=read_only,
+            annotations=writes if tool.writes else read_only,
             structured_output=True,
         )
     _add_resources(server, get_ops)

@@ -333,6 +333,9 @@ class SearchResponse(BaseModel):
         ge=0, le=1, description="probability that the articles cover the query (the confidence model)"
     )
     hits: list[Hit]
+    request_id: str | None = Field(
+        None, description="this response's id (also X-Request-ID): rate it with POST /feedback"
+    )
 
 
 class AskRequest(_Request):
@@ -376,6 +379,9 @@ class AskResponse(BaseModel):
     )
     truncated: bool = Field(False, description="true when the list is longer than k: only k hits come back")
     hits: list[Hit]
+    request_id: str | None = Field(
+        None, description="this response's id (also X-Request-ID): rate it with POST /feedback"
+    )
 
 
 class DiagnoseRequest(_Request):
@@ -405,6 +411,9 @@ class DiagnoseResponse(BaseModel):
         "null when answered is false",
     )
     hits: list[DiagnoseHit]
+    request_id: str | None = Field(
+        None, description="this response's id (also X-Request-ID): rate it with POST /feedback"
+    )
 
 
 class PrincipleQuery(BaseModel):

@@ -135,6 +135,35 @@ class Settings(BaseSettings):
         "to the web UI's article view in Dify records and chat replies; unset = the address each request "
         "came to",
     )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the query log, events and feedback; unset = a SQLite file "
+        "data_dir/kb.sqlite3 (created owner-only); postgresql+psycopg://… for a database several "
+        "processes share",
+    )
+    query_log: bool = Field(
+        True,
+        description="record every search, ask and diagnose (text, hits, latency, the caller's key name) and "
+        "take feedback on them; off = nothing is recorded and /feedback answers 503",
+    )
+    query_log_retention_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="events and feedback older than this are deleted (at start, then daily)",
+    )
+    query_log_queue: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        description="events waiting for the background writer; beyond them events are dropped and "
+        "counted (kb_events_dropped_total), never a query delayed",
+    )
+
+    def db_url(self) -> str:
+        """The query log's database URL: KB_DATABASE_URL, or the SQLite file in data_dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'kb.sqlite3'}"
+
     host: str = Field("127.0.0.1", description="`kb serve` bind address")
     port: int = Field(8000, ge=1, le=65535, description="`kb serve` port")
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
@@ -144,7 +173,8 @@ class Settings(BaseSettings):
         "KB_HOST is a loopback address, any host otherwise; '*' = any host",
     )
     data_dir: Path = Field(
-        PROJECT_ROOT / "data", description="the server's own state (publish jobs under jobs/); not versioned"
+        PROJECT_ROOT / "data",
+        description="the server's own state, not versioned: publish jobs under jobs/, the SQLite query log",
     )
     max_article_bytes: int = Field(
         200_000,

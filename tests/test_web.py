@@ -6,6 +6,7 @@ each flow saves a screenshot there (the README's, via scripts/screenshots.sh).""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -19,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from samples import ARTICLE, ARTICLE_2
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -29,6 +31,9 @@ from service.curation.store import add_article
 from service.kb import KnowledgeBase
 from service.models import AskRequest, DiagnoseRequest
 from service.settings import Settings
+from service.store.context import CallContext
+from service.store.db import make_engine, upgrade
+from service.store.querylog import QueryLog
 
 PHONE = (430, 900)  # the pages are used on phones first
 WAIT = 30
@@ -83,6 +88,8 @@ def test_root_serves_the_ui_offline(client: TestClient) -> None:
         "browse.js",
         "article.js",
         "review.js",
+        "feedback.js",
+        "log.js",
     ):
         r = client.get(f"/ui/{asset}")
         assert r.status_code == 200 and "javascript" in r.headers["content-type"], asset
@@ -277,3 +284,124 @@ def test_an_error_page_sets_its_own_title(driver: Any, server_url: str) -> None:
         driver.execute_script(f"location.hash = {broken!r}")
         _wait(driver, ".error")
         WebDriverWait(driver, WAIT).until(lambda d: d.title == "出错了 · 社群运营知识库")
+
+
+@pytest.fixture
+def logged_server(
+    kb: KnowledgeBase,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    serve: Callable[[FastAPI, Settings], AbstractContextManager[str]],
+) -> Iterator[tuple[str, QueryLog]]:
+    """The real index recording into a SQLite query log of this test's, the actions writing a corpus copy."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+    upgrade(engine)
+    log = QueryLog(engine)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(settings.corpus_dir, corpus)
+    monkeypatch.setattr(kb, "query_log", log)
+    monkeypatch.setattr(kb, "settings", kb.settings.model_copy(update={"corpus_dir": corpus}))
+    keyed = settings.model_copy(update={"api_keys": ["ops:k"]})
+    try:
+        with serve(create_app(keyed, kb), keyed) as url:
+            yield url, log
+    finally:
+        log.close()
+
+
+def _enter_key(driver: Any) -> None:
+    _wait(driver, "#key-input").send_keys("k")  # asked once, on the first 401
+    driver.find_element(By.CSS_SELECTOR, "#key-form button").click()
+
+
+def test_thumbs_under_an_answer_and_a_diagnosis(logged_server: tuple[str, QueryLog]) -> None:
+    url, log = logged_server
+    driver = browser(*PHONE)
+    try:
+        driver.get(f"{url}/#/ask?q={quote('社群定位分哪几步？')}")
+        _enter_key(driver)
+        bar = _wait(driver, ".feedback")
+        rid = bar.get_attribute("data-request-id")
+        bar.find_element(By.CSS_SELECTOR, "button.thumb.down").click()
+        WebDriverWait(driver, WAIT).until(
+            lambda d: "已记录" in bar.find_element(By.CSS_SELECTOR, ".feedback-status").text
+        )
+        form = _wait(driver, ".feedback-form")
+        form.find_element(By.CSS_SELECTOR, "select[name=reason] option[value=incomplete]").click()
+        form.find_element(By.NAME, "principle-search").send_keys("5W1H")
+        pick = _wait(driver, ".feedback-found button.pick")
+        wanted = pick.get_attribute("data-id")
+        pick.click()
+        form.find_element(By.NAME, "comment").send_keys("少了自查的六个问题")
+        form.find_element(By.CSS_SELECTOR, "button.feedback-send").click()
+        WebDriverWait(driver, WAIT).until(
+            lambda d: not d.find_element(By.CSS_SELECTOR, ".feedback-details").is_displayed()
+        )
+        _shot(driver, "feedback")
+        rated = log.event(rid or "")
+        assert (rated.rating, rated.reason, rated.principle_ids, rated.comment) == (
+            "down",
+            "incomplete",
+            [wanted],
+            "少了自查的六个问题",
+        )
+        driver.get(f"{url}/#/diagnose?s={quote('群里全是广告,没人说话')}")
+        bar = _wait(driver, ".feedback")
+        bar.find_element(By.CSS_SELECTOR, "button.thumb.up").click()
+        WebDriverWait(driver, WAIT).until(
+            lambda d: "有帮助" in bar.find_element(By.CSS_SELECTOR, ".feedback-status").text
+        )
+        assert log.event(bar.get_attribute("data-request-id") or "").rating == "up"
+        _no_script_errors(driver)
+    finally:
+        driver.quit()
+
+
+def test_the_question_log_page_and_its_actions(
+    logged_server: tuple[str, QueryLog], kb: KnowledgeBase
+) -> None:
+    url, log = logged_server
+    for q in ("直播带货的坑位费一般多少?", "直播带货坑位费怎么收?", "膝盖半月板损伤还能打篮球吗?"):
+        kb.ask(AskRequest(question=q), ctx=CallContext("http", "bot"))
+    driver = browser(1100, 900)
+    try:
+        driver.get(f"{url}/#/log")
+        _enter_key(driver)
+        first = _wait(driver, "li.cluster")
+        clusters = driver.find_elements(By.CSS_SELECTOR, "li.cluster")
+        texts = [[t.text for t in c.find_elements(By.CSS_SELECTOR, "ul.texts li")] for c in clusters]
+        assert sorted(texts) == sorted(
+            [["膝盖半月板损伤还能打篮球吗?"], ["直播带货坑位费怎么收?", "直播带货的坑位费一般多少?"]]
+        )
+        _shot(driver, "log")
+        knee = next(c for c, t in zip(clusters, texts, strict=True) if t == ["膝盖半月板损伤还能打篮球吗?"])
+        knee.find_element(By.CSS_SELECTOR, "button.to-gap").click()
+        WebDriverWait(driver, WAIT).until(
+            lambda d: "已记为缺口" in knee.find_element(By.CSS_SELECTOR, ".message").text
+        )
+        knee.find_element(By.CSS_SELECTOR, "button.out-of-scope").click()
+        WebDriverWait(driver, WAIT).until(
+            lambda d: "不该答" in knee.find_element(By.CSS_SELECTOR, ".message").text
+        )
+        labels = (kb.settings.corpus_dir / "calibration" / "log.jsonl").read_text(encoding="utf-8")
+        assert "膝盖半月板损伤还能打篮球吗?" in labels and '"in_scope": false' in labels
+        assert [g.text for g in log.gaps().gaps] == ["膝盖半月板损伤还能打篮球吗?"]
+        del first
+        live = next(c for c, t in zip(clusters, texts, strict=True) if t != ["膝盖半月板损伤还能打篮球吗?"])
+        live.find_element(By.CSS_SELECTOR, "button.to-phrasing").click()
+        search = live.find_element(By.CSS_SELECTOR, "input.principle-search")
+        search.send_keys("跟风建群", Keys.TAB)  # a change event
+        pick = WebDriverWait(driver, WAIT).until(
+            lambda d: live.find_element(By.CSS_SELECTOR, ".found button.pick")
+        )
+        pid = pick.get_attribute("data-id")
+        pick.click()
+        WebDriverWait(driver, WAIT).until(
+            lambda d: "已加入" in live.find_element(By.CSS_SELECTOR, ".message").text
+        )
+        written = (kb.settings.corpus_dir / "phrasings" / "log.yaml").read_text(encoding="utf-8")
+        assert f"{pid}:" in written and "直播带货" in written
+        _no_script_errors(driver)
+    finally:
+        driver.quit()

@@ -29,6 +29,7 @@ from service.api.routers import (
     curation,
     dify,
     documents,
+    learning,
     meta,
     openai_compat,
     query,
@@ -42,6 +43,8 @@ from service.kb import KnowledgeBase
 from service.platforms.chat import MODELS
 from service.platforms.dify import knowledge_ids
 from service.settings import Settings, get_settings
+from service.store.metrics import DroppedEvents
+from service.store.querylog import open_query_log
 
 __all__ = ["KBDep", "create_app", "get_kb", "make_admission", "reload_everywhere", "reload_here"]
 
@@ -70,12 +73,18 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if kb is None:  # loading here (not `kb serve`): settle interrupted publish jobs first, as it does
             recover_jobs(settings)
-        app.state.kb = kb or KnowledgeBase.load(settings)
+        # a KB made here opens (and migrates) the query log itself, and closes it at shutdown
+        query_log = None if kb else open_query_log(settings)
+        app.state.kb = kb or KnowledgeBase.load(settings, query_log=query_log)
         app.state.metrics.set_index(app.state.kb.index.manifest)
-        async with mcp.session_manager.run(), AsyncExitStack() as stack:
-            if reloads is not None:
-                await stack.enter_async_context(watch_reloads(reloads, lambda: reload_here(app)))
-            yield
+        try:
+            async with mcp.session_manager.run(), AsyncExitStack() as stack:
+                if reloads is not None:
+                    await stack.enter_async_context(watch_reloads(reloads, lambda: reload_here(app)))
+                yield
+        finally:
+            if query_log is not None:
+                query_log.close()
 
     app = FastAPI(
         title="社群运营知识库 community-ops knowledge base",
@@ -90,6 +99,9 @@ def create_app(
     )
     app.router.route_class = GuardedRoute  # a route added straight to the app is guarded too
     app.state.metrics = Metrics()
+    app.state.metrics.registry.register(
+        DroppedEvents(lambda: getattr(getattr(app.state, "kb", None), "query_log", None))
+    )
     app.state.api_keys = settings.api_keys
     app.state.admission = make_admission(settings)
     app.state.reloads = reloads
@@ -247,6 +259,8 @@ def _routers() -> tuple[APIRouter, ...]:
         curation.router,
         dify.router,
         openai_compat.router,
+        learning.router,
+        learning.admin_router,
     )
 
 

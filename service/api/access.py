@@ -16,6 +16,7 @@ errors in another platform's shape (service/api/dialects.py), the gate's refusal
 from __future__ import annotations
 
 import enum
+import hashlib
 import hmac
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ClassVar
@@ -28,7 +29,17 @@ from service.api.dialects import NATIVE, Dialect, ErrorRenderer
 from service.api.metrics import Metrics
 from service.api.middleware import ASGIApp, Receive, Scope, Send, header, send_error
 
-__all__ = ["Access", "AdmissionGate", "GuardedRoute", "costly_paths", "guard_asgi", "route_class", "router"]
+__all__ = [
+    "Access",
+    "AdmissionGate",
+    "GuardedRoute",
+    "costly_paths",
+    "guard_asgi",
+    "key_name",
+    "named_keys",
+    "route_class",
+    "router",
+]
 
 OVERLOADED = "overloaded"
 
@@ -41,29 +52,56 @@ class Access(enum.Enum):
     ADMIN = "admin"
 
 
-def _key_ok(scope: Scope, keys: Sequence[bytes]) -> bool:
+# a key and its name: KB_API_KEYS=ops:secret1,bot:secret2; the name is what the query log records
+NamedKey = tuple[str, bytes]
+
+
+def named_keys(entries: Sequence[str]) -> list[NamedKey]:
+    """`name:key` entries, or a bare key, named by a short hash of it (the key itself is never shown)."""
+    out = []
+    for entry in entries:
+        name, sep, key = entry.partition(":")
+        if not sep or not name or not key:
+            name, key = f"key-{hashlib.sha256(entry.encode()).hexdigest()[:8]}", entry
+        out.append((name, key.encode()))
+    return out
+
+
+def _key_name(scope: Scope, keys: Sequence[NamedKey]) -> str | None:
+    """The name of the key the request carries, or None when it carries none of them."""
     auth = header(scope, b"authorization")
     if not auth.lower().startswith("bearer "):
-        return False
+        return None
     given = auth[7:].strip().encode()
     # compare against every key so timing does not reveal which one (or whether any) matched
-    return any([hmac.compare_digest(given, k) for k in keys])
+    matched = [name for name, k in keys if hmac.compare_digest(given, k)]
+    return matched[0] if matched else None
 
 
-def check(scope: Scope, access: Access, keys: Sequence[bytes], takes_json: bool) -> _Problem:
-    """The error (code, message, headers) a request gets before its route runs, or None."""
+def key_name(scope: Scope) -> str | None:
+    """The caller's key name, once `check` has let the request through (None on an open API)."""
+    name: str | None = scope.get("state", {}).get("key_name")
+    return name
+
+
+def check(scope: Scope, access: Access, keys: Sequence[NamedKey], takes_json: bool) -> _Problem:
+    """The error (code, message, headers) a request gets before its route runs, or None. A request let
+    through with a key has the key's name in its state (`key_name`)."""
     if access is Access.ADMIN and not keys:
         return "forbidden", "admin endpoints are disabled: set KB_API_KEYS", {}
-    if access is not Access.OPEN and (keys or access is Access.ADMIN) and not _key_ok(scope, keys):
-        message = "missing or wrong API key: send 'Authorization: Bearer <key>'"
-        return "unauthorized", message, {"www-authenticate": "Bearer"}
+    if access is not Access.OPEN and (keys or access is Access.ADMIN):
+        name = _key_name(scope, keys)
+        if name is None:
+            message = "missing or wrong API key: send 'Authorization: Bearer <key>'"
+            return "unauthorized", message, {"www-authenticate": "Bearer"}
+        scope.setdefault("state", {})["key_name"] = name
     if takes_json and header(scope, b"content-type").split(";")[0].strip().lower() != "application/json":
         return "unsupported_media_type", "send the body as application/json", {}
     return None
 
 
-def _keys(app: Any) -> list[bytes]:
-    return [k.encode() for k in getattr(app.state, "api_keys", [])]
+def _keys(app: Any) -> list[NamedKey]:
+    return named_keys(getattr(app.state, "api_keys", []))
 
 
 class GuardedRoute(APIRoute):
@@ -109,7 +147,7 @@ def router(
 
 def guard_asgi(inner: ASGIApp, keys: list[str], access: Access = Access.KEY) -> ASGIApp:
     """The same checks around a plain ASGI app (the MCP transport, the docs); bodies are theirs to check."""
-    encoded = [k.encode() for k in keys]
+    encoded = named_keys(keys)
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         problem = check(scope, access, encoded, takes_json=False) if scope["type"] == "http" else None
@@ -162,7 +200,7 @@ class AdmissionGate:
         self.admission = admission
         self.metrics = metrics
         self.paths = paths
-        self.keys = [k.encode() for k in keys]
+        self.keys = named_keys(keys)
         self.retry = ((b"retry-after", str(admission.retry_after).encode()),)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -90,6 +90,7 @@ class AccessLog:
         given = header(scope, b"x-request-id")
         rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         # for the routes that return it in their body (a chat completion's id), via request.state
+        # for the routes: the core records the call under this id (service/api/deps.py `CallDep`)
         scope.setdefault("state", {})["request_id"] = rid
         method = scope["method"] if scope["method"] in _METHODS else "other"
         started = time.perf_counter()

@@ -38,6 +38,7 @@ from service.models import (
 from service.normalize import readable_text
 from service.operations import Operations
 from service.platforms.models import ChatMessage
+from service.store.context import CallContext
 
 __all__ = [
     "MODELS",
@@ -294,8 +295,11 @@ def _invalid(exc: ValidationError, where: str) -> InputError:
     return InputError(describe_validation(exc.errors(), prefix=f"{where}: "))
 
 
-def respond(ops: Operations, turns: Sequence[Turn], model: str, base: str) -> Reply:
-    """Answer the conversation's last user message with the model's operation (or the chosen one)."""
+def respond(
+    ops: Operations, turns: Sequence[Turn], model: str, base: str, ctx: CallContext | None = None
+) -> Reply:
+    """Answer the conversation's last user message with the model's operation (or the chosen one);
+    `ctx` is the call the query log records it under (its request id is the reply's)."""
     if model not in MODELS:
         raise UnknownModelError(f"model: no model {model!r}; models: {', '.join(MODELS)}")
     forced = MODELS[model]
@@ -317,12 +321,12 @@ def respond(ops: Operations, turns: Sequence[Turn], model: str, base: str) -> Re
             question = AskRequest(question=text)
         except ValidationError as exc:
             raise _invalid(exc, where) from exc
-        return Reply("ask", render_ask(ops.ask(question), base))
+        return Reply("ask", render_ask(ops.ask(question, ctx=ctx), base))
     try:
         situation = DiagnoseRequest(situation=text)
     except ValidationError as exc:
         raise _invalid(exc, where) from exc
-    resp = ops.diagnose(situation)
+    resp = ops.diagnose(situation, ctx=ctx)
     return Reply("diagnose", render_diagnose(resp, base, [] if resp.answered else _closest_topics(ops, text)))
 
 

@@ -27,6 +27,7 @@ from service.platforms.models import (
     DifyRetrievalRequest,
     MetadataCondition,
 )
+from service.store.context import CallContext
 
 __all__ = ["ALL", "DEFAULT_TOP_K", "FIELDS", "OPERATORS", "knowledge_ids", "matching", "records", "retrieve"]
 
@@ -173,8 +174,11 @@ def records(hits: Sequence[Hit], base_url: str) -> list[DifyRecord]:
     ]
 
 
-def retrieve(kb: KnowledgeBase, req: DifyRetrievalRequest, base_url: str) -> list[DifyRecord]:
-    """/search over the knowledge_id's scope and the condition's principles, as Dify records."""
+def retrieve(
+    kb: KnowledgeBase, req: DifyRetrievalRequest, base_url: str, ctx: CallContext | None = None
+) -> list[DifyRecord]:
+    """/search over the knowledge_id's scope and the condition's principles, as Dify records (recorded
+    in the query log under `ctx`)."""
     catalog = kb.index.catalog
     types, docs = _scope(catalog, req.knowledge_id)
     within = matching(catalog, req.metadata_condition)
@@ -191,4 +195,4 @@ def retrieve(kb: KnowledgeBase, req: DifyRetrievalRequest, base_url: str) -> lis
         raise InputError(describe_validation(exc.errors())) from exc
     if within is not None and not within:
         return []
-    return records(kb.search(search, within=within).hits, base_url)
+    return records(kb.search(search, within=within, ctx=ctx).hits, base_url)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Body
 
 from service import tools
 from service.api.access import router as make_router
-from service.api.deps import KBDep
+from service.api.deps import CallDep, KBDep
 from service.models import ErrorBody, ToolCallResponse, ToolList
 
 __all__ = ["router"]
@@ -30,7 +31,7 @@ def list_tools(kb: KBDep) -> ToolList:
     response_model=ToolCallResponse,
     responses={404: {"model": ErrorBody, "description": "get_principle with an unknown id"}},
 )
-def call_tool(req: Annotated[tools.ToolCall, Body()], kb: KBDep) -> ToolCallResponse:
+def call_tool(req: Annotated[tools.ToolCall, Body()], kb: KBDep, call: CallDep) -> ToolCallResponse:
     """Run one tool by name, as an assistant framework would after the model chose it."""
-    result = tools.run_call(kb, req)
+    result = tools.run_call(kb, req, replace(call, surface="tools"))
     return ToolCallResponse(name=req.name, result=result.model_dump(mode="json"))

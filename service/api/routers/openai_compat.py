@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -15,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from service.api.access import router as make_router
-from service.api.deps import BaseURLDep, KBDep
+from service.api.deps import BaseURLDep, CallDep, KBDep
 from service.api.dialects import OPENAI
 from service.errors import UnknownModelError
 from service.kb import KnowledgeBase
@@ -82,7 +81,7 @@ def model(model: str, kb: KBDep) -> ModelCard:
     responses={200: _STREAM, 404: {"model": OpenAIError, "description": "model_not_found"}},
 )
 def chat_completions(
-    req: ChatCompletionRequest, request: Request, kb: KBDep, base: BaseURLDep
+    req: ChatCompletionRequest, request: Request, kb: KBDep, base: BaseURLDep, call: CallDep
 ) -> ChatCompletion | Response:
     """The last user message answered as `/ask` or `/diagnose` would (the model says which, or it is
     chosen per message), in markdown with [n] citations and a 参考 list linking to the article view; a
@@ -90,8 +89,8 @@ def chat_completions(
     Generation options (temperature, max_tokens, …) are accepted and ignored. `usage` counts characters.
     `request_id` (also the id's suffix and the X-Request-ID header) names this answer for feedback."""
     turns = chat.turns_of(req.messages)
-    reply = chat.respond(kb, turns, req.model, base)
-    rid: str = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+    reply = chat.respond(kb, turns, req.model, base, call)
+    rid = call.request_id  # the query log's id of this answer: POST /feedback takes it
     prompt = chat.characters(turns)
     usage = Usage(
         prompt_tokens=prompt, completion_tokens=len(reply.text), total_tokens=prompt + len(reply.text)

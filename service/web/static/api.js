@@ -36,7 +36,8 @@ function askForKey(reason) {
   return pendingKey;
 }
 
-export async function api(method, path, body) {
+// `text`: the body as text (an export), not JSON
+export async function api(method, path, body, { text = false } = {}) {
   for (let attempt = 0; attempt < 3; attempt++) {
     const key = sessionStorage.getItem(KEY);
     const headers = { Accept: "application/json" };
@@ -54,6 +55,7 @@ export async function api(method, path, body) {
       await askForKey(key ? "密钥不对，请重新输入。" : "这个知识库需要访问密钥。");
       continue;
     }
+    if (text && res.ok) return res.text();
     const data = await res.json().catch(() => null);
     if (!res.ok) {
       const err = data && data.error;
@@ -65,6 +67,7 @@ export async function api(method, path, body) {
 }
 
 export const get = (path) => api("GET", path);
+export const getText = (path) => api("GET", path, undefined, { text: true });
 export const post = (path, body) => api("POST", path, body);
 export const patch = (path, body) => api("PATCH", path, body);
 

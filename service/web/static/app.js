@@ -6,9 +6,10 @@ import { render as diagnose } from "./diagnose.js";
 import { renderBrowse as browse, renderPrinciple as principle } from "./browse.js";
 import { render as article } from "./article.js";
 import { render as review } from "./review.js";
+import { render as log } from "./log.js";
 import { errorBox, h, setTitle } from "./dom.js";
 
-const pages = { ask, diagnose, browse, principle, article, review };
+const pages = { ask, diagnose, browse, principle, article, review, log };
 const navOf = { principle: "browse" };
 
 function parseHash() {

@@ -4,6 +4,7 @@
 
 import { adviceSource, articleHref, h, principleLink, queryForm, setTitle, showResult, typeBadge, withCitations } from "./dom.js";
 import { inputLimit } from "./api.js";
+import { feedbackBar } from "./feedback.js";
 
 export async function render(view, _args, params) {
   const question = params.get("q") || "";
@@ -37,6 +38,7 @@ function answer(r, labels) {
         r.suggestions.length ? h("p", {}, "相近的话题：") : null,
         h("ul", {}, r.suggestions.map((s) => h("li", {}, principleLink(s), " ", typeBadge(s.type, labels)))),
       ),
+      feedbackBar(r.request_id),
     ];
   }
   const out = [];
@@ -53,6 +55,7 @@ function answer(r, labels) {
   if (r.truncated && r.total) out.push(h("p", { class: "muted" }, `这个清单共有 ${r.total} 项，这里列出前 ${r.hits.length} 项。`));
   out.push(h("h3", {}, "出处"));
   out.push(h("ol", { class: "hits" }, r.hits.map((hit) => hitItem(hit, labels))));
+  out.push(feedbackBar(r.request_id));
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 import { adviceSource, articleHref, h, principleLink, queryForm, setTitle, showResult, typeBadge, withCitations } from "./dom.js";
 import { inputLimit } from "./api.js";
+import { feedbackBar } from "./feedback.js";
 
 export async function render(view, _args, params) {
   const situation = params.get("s") || "";
@@ -26,12 +27,15 @@ export async function render(view, _args, params) {
 }
 
 function diagnosis(r, labels) {
-  if (!r.answered) return [h("div", { class: "not-covered" }, h("h2", {}, "没有诊断出问题"), h("p", {}, r.message || ""))];
+  if (!r.answered) {
+    return [h("div", { class: "not-covered" }, h("h2", {}, "没有诊断出问题"), h("p", {}, r.message || "")), feedbackBar(r.request_id)];
+  }
   const out = [];
   // issue 12: one line, 主要是三个问题：…, each problem cited [n]
   if (r.reading) out.push(h("div", { class: "brief" }, withCitations(r.reading, r.hits)));
   out.push(h("h3", {}, "你的描述"), h("p", { class: "situation" }, highlighted(r.situation, r.hits)));
   out.push(h("div", { class: "cards" }, r.hits.map((hit) => card(hit, labels))));
+  out.push(feedbackBar(r.request_id));
   return out;
 }
 

@@ -12,8 +12,19 @@ export async function render(view, args) {
   view.append(h("p", { class: "muted" }, "草稿在接受之前不会发布：问答、诊断、浏览和原文页都看不到它。"));
   const r = await get("/admin/drafts");
   view.append(uploadForm());
+  // beside the drafts, what users asked that no article covers (recorded from 问题记录)
+  const gaps = h("section", { class: "gaps-beside" });
+  get("/admin/log/gaps")
+    .then((g) => {
+      if (!g.gaps.length) return;
+      gaps.append(
+        h("h3", {}, "缺口：用户问到、还没有文章覆盖的话题"),
+        h("ul", { class: "gaps" }, g.gaps.map((x) => h("li", {}, x.text, x.note ? h("span", { class: "muted" }, `（${x.note}）`) : null))),
+      );
+    })
+    .catch(() => {}); // the query log is off: no gaps to show
   if (!r.drafts.length) {
-    view.append(h("p", { class: "muted" }, "没有待审阅的草稿。上传一篇文章（或在终端运行 kb add 文章.docx）来起草。"));
+    view.append(h("p", { class: "muted" }, "没有待审阅的草稿。上传一篇文章（或在终端运行 kb add 文章.docx）来起草。"), gaps);
     return;
   }
   view.append(
@@ -31,6 +42,7 @@ export async function render(view, args) {
         ),
       ),
     ),
+    gaps,
   );
 }
 
