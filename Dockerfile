@@ -14,7 +14,7 @@ ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 FROM python:3.11-slim AS build
 ARG TORCH_INDEX_URL
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/build/bin:$PATH
-RUN python -m venv /opt/build
+RUN python -m venv /opt/build && pip install --upgrade pip
 RUN pip install torch==2.13.0 ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -33,6 +33,7 @@ COPY pyproject.toml README.md /src/
 COPY service /src/service
 # not editable: /src goes once the wheel is in the venv
 RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --upgrade pip \
  && /opt/venv/bin/pip install '/src[serve]' \
  && rm -rf /src \
  && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin kb \

