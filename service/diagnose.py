@@ -18,7 +18,7 @@ from service import answer
 from service.hits import to_hit, to_link
 from service.models import DiagnoseHit, DiagnoseRequest, DiagnoseResponse, Match, Role
 from service.query import Query
-from service.retrieval import Ranked, Variant
+from service.retrieval import Ranked, Ranking, Variant
 from service.served import COSINE, LINK_SHARE, Served
 
 __all__ = ["diagnose"]
@@ -45,7 +45,7 @@ def diagnose(
             situation=req.situation, answered=False, confidence=conf, message=answer.NOT_A_SITUATION, hits=[]
         )
     candidates = pitfalls if req.pitfalls_only else catalog.mask()
-    ranked_ids = retrieval.order(whole, candidates, variant)
+    ranking = retrieval.ranking(whole, candidates, variant)
     matched: dict[str, list[tuple[float, Match, Ranked]]] = {}
     clause_best: list[str] = []
     for clause in query.clauses:
@@ -59,17 +59,13 @@ def diagnose(
 
     k = req.k
     links: list[str] = []
-    if ranked_ids and not req.pitfalls_only:
-        lead = catalog.by_id[ranked_ids[0]]
+    if len(ranking) and not req.pitfalls_only:
+        lead = catalog.by_id[ranking.ids(1)[0]]
         # places left once the lead and every clause's own pitfall are counted
         spare = k - 1 - len(set(clause_best) - {lead.id})
         links = [i for i in dict.fromkeys([*lead.related, *lead.fixed_by]) if i != lead.id]
         links = links[: max(0, min((k + 1) // LINK_SHARE, spare))]
-    order = _guarantee(
-        [i for i in ranked_ids if i not in links],
-        [i for i in clause_best if i not in links],
-        k - len(links),
-    )
+    order = _guarantee(ranking, set(links), [i for i in clause_best if i not in links], k - len(links))
     if links:
         order = [order[0], *links, *order[1:]]
 
@@ -102,9 +98,10 @@ def diagnose(
     )
 
 
-def _guarantee(order: list[str], required: list[str], k: int) -> list[str]:
-    """The first k of `order`, with every id of `required` inside: missing ones replace the tail."""
-    top = order[:k]
+def _guarantee(ranking: Ranking, skip: set[str], required: list[str], k: int) -> list[str]:
+    """The first k of the ranking without `skip`, with every id of `required` inside: missing ones
+    replace the tail."""
+    top = [i for i in ranking.ids(k + len(skip)) if i not in skip][:k]
     missing = [r for r in dict.fromkeys(required) if r not in top]
     if not missing:
         return top
@@ -112,4 +109,4 @@ def _guarantee(order: list[str], required: list[str], k: int) -> list[str]:
     room = k - len(missing) - len(keep)
     others = [i for i in top if i not in required][: max(room, 0)]
     chosen = set(keep) | set(others) | set(missing[:k])
-    return [i for i in order if i in chosen][:k]
+    return ranking.arrange(i for i in chosen if i not in skip)[:k]
