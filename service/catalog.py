@@ -40,6 +40,7 @@ class Catalog:
         self.doc_ids = {doc_id(name): name for name in sorted(self.doc_names)}
         self._types = np.array([p.type for p in self.principles])
         self._docs = np.array([p.source.doc for p in self.principles])
+        self._groups = np.array([p.group or "" for p in self.principles])
         groups = {g.id: g for g in records.groups}
         self.groups = sorted(records.groups, key=lambda g: g.id)
         # the lists a principle introduces (as an overview), then the list it belongs to
@@ -119,13 +120,12 @@ class Catalog:
     def filter(
         self, types: set[str] | None = None, docs: set[str] | None = None, group: str | None = None
     ) -> list[Principle]:
-        return [
-            p
-            for p in self.principles
-            if (types is None or p.type in types)
-            and (docs is None or p.source.doc in docs)
-            and (group is None or p.group == group)
-        ]
+        if (types is not None and not types) or (docs is not None and not docs):
+            return []
+        keep = self.mask(types, docs)
+        if group is not None:
+            keep &= self._groups == group
+        return [self.principles[i] for i in np.flatnonzero(keep)]
 
 
 def doc_id(name: str) -> str:

@@ -28,7 +28,7 @@ from service.catalog import BoolArray
 from service.hits import to_hit, to_link
 from service.models import DiagnoseHit, DiagnoseRequest, DiagnoseResponse, Match, Role
 from service.query import Query
-from service.retrieval import Ranked, Signals, Variant
+from service.retrieval import Ranked, Ranking, Signals, Variant
 from service.served import COSINE, LINK_SHARE, Served
 
 __all__ = ["diagnose"]
@@ -80,25 +80,25 @@ def diagnose(
             clause_best.append(strong[0].principle.id)
 
     k = req.k
-    ranked_ids = retrieval.order(whole, candidates, variant)
-    fused = variant == "fused" and len(query.clauses) > 1
-    if fused:
+    ranking = retrieval.ranking(whole, candidates, variant)
+    fused: list[str] | None = None
+    if variant == "fused" and len(query.clauses) > 1:
         parts = [*clause_signals, *(retrieval.signals(w) for w in query.windows(PART_CLAUSES))]
-        ranked_ids = _fuse_parts(ranked_ids, parts, served, candidates)
+        fused = _fuse_parts(ranking.ids(WHOLE_TOP), parts, served, candidates)
+    head = fused if fused is not None else ranking.ids(1)
     links: list[str] = []
-    if ranked_ids and not req.pitfalls_only:
-        lead = catalog.by_id[ranked_ids[0]]
+    if head and not req.pitfalls_only:
+        lead = catalog.by_id[head[0]]
         # places left once the lead and every clause's own pitfall are counted
         spare = k - 1 - len(set(clause_best) - {lead.id})
         links = [i for i in dict.fromkeys([*lead.related, *lead.fixed_by]) if i != lead.id]
         links = links[: max(0, min((k + 1) // LINK_SHARE, spare))]
-    order = _guarantee(
-        [i for i in ranked_ids if i not in links],
+    if fused is not None:
         # the parts' fusion already brings each clause's best principles up; reserving places for its
         # pitfalls on top cost a hundredth of nDCG@10 on our tuning set (0.684 with the links alone)
-        [] if fused else [i for i in clause_best if i not in links],
-        k - len(links),
-    )
+        order = [i for i in fused if i not in links][: k - len(links)]
+    else:
+        order = _guarantee(ranking, set(links), [i for i in clause_best if i not in links], k - len(links))
     if links:
         order = [order[0], *links, *order[1:]]
 
@@ -131,9 +131,10 @@ def diagnose(
     )
 
 
-def _guarantee(order: list[str], required: list[str], k: int) -> list[str]:
-    """The first k of `order`, with every id of `required` inside: missing ones replace the tail."""
-    top = order[:k]
+def _guarantee(ranking: Ranking, skip: set[str], required: list[str], k: int) -> list[str]:
+    """The first k of the ranking without `skip`, with every id of `required` inside: missing ones
+    replace the tail."""
+    top = [i for i in ranking.ids(k + len(skip)) if i not in skip][:k]
     missing = [r for r in dict.fromkeys(required) if r not in top]
     if not missing:
         return top
@@ -141,20 +142,20 @@ def _guarantee(order: list[str], required: list[str], k: int) -> list[str]:
     room = k - len(missing) - len(keep)
     others = [i for i in top if i not in required][: max(room, 0)]
     chosen = set(keep) | set(others) | set(missing[:k])
-    return [i for i in order if i in chosen][:k]
+    return ranking.arrange(i for i in chosen if i not in skip)[:k]
 
 
 def _fuse_parts(whole: list[str], parts: Sequence[Signals], served: Served, keep: BoolArray) -> list[str]:
-    """The whole text's order with each part's best principles fused in by reciprocal rank; the
-    principles no ranking contributed follow in the whole text's order."""
+    """The whole text's head (its WHOLE_TOP best) with each part's best principles fused in by
+    reciprocal rank."""
     score: dict[str, float] = {}
     for r, pid in enumerate(whole[:WHOLE_TOP]):
         score[pid] = PART_WEIGHT / (PART_RRF_K + r)
     for signals in parts:
         if float(np.max(signals[COSINE].values)) < PART_MIN_COSINE:
             continue
-        for r, pid in enumerate(served.retrieval.order(signals, keep)[:PART_TOP]):
+        for r, pid in enumerate(served.retrieval.ranking(signals, keep).ids(PART_TOP)):
             score[pid] = score.get(pid, 0.0) + 1.0 / (PART_RRF_K + r)
     # sorted() is stable: ties keep the whole text's order
     fused = sorted(score, key=lambda pid: -score[pid])
-    return [*fused, *(pid for pid in whole if pid not in score)]
+    return fused

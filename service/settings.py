@@ -68,6 +68,22 @@ class Settings(BaseSettings):
         "symptoms and keywords (cached: an unchanged corpus does not retrain); false = the base model",
     )
     adapt_epochs: int = Field(2, ge=1, le=20, description="training epochs of the adapted query encoder")
+    ann_min_vectors: int = Field(
+        100_000,
+        ge=1,
+        description="`kb build` also indexes the dense vectors in an HNSW graph, and serving searches it "
+        "instead of scoring every vector, from this many vectors on (today's corpus has 3,700; at 34k "
+        "exact scoring still beat the graph, 6.7 against 11.4 ms a query: scripts/bench_scale.py)",
+    )
+    ann_candidates: int = Field(
+        128,
+        ge=10,
+        le=4096,
+        description="nearest vectors the HNSW search fetches per query (recorded by the build)",
+    )
+    ann_ef_search: int = Field(
+        256, ge=10, le=4096, description="HNSW search depth, at least ann_candidates (recorded by the build)"
+    )
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated bearer keys; empty = open API (admin still closed)"
     )

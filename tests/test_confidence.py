@@ -68,3 +68,13 @@ def test_search_says_when_nothing_is_relevant(kb: KnowledgeBase) -> None:
     off = kb.search(SearchRequest(query="xyz"))
     on = kb.search(SearchRequest(query="群规"))
     assert (off.answered, on.answered) == (False, True) and off.confidence < on.confidence
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_agreement_is_read_as_the_model_was_fitted(seed: int) -> None:
+    from service.confidence import _in_top
+
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 4 + seed, 300).astype(np.float32)  # ties across the fifth place
+    for i in range(0, 300, 7):
+        assert _in_top(values, i, 5) == (i in np.argsort(-values)[:5])

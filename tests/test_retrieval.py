@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -120,3 +120,89 @@ def test_one_jieba_pass_gives_both_segmentations(kb: KnowledgeBase) -> None:
         # exactly what jieba's own search mode and precise mode give, each filtered the same way
         assert tokens.tokenize(text) == tokens._kept(tuple(jieba.lcut_for_search(text))), text
         assert tokens.words(text) == tokens._kept(tuple(jieba.lcut(text))), text
+
+
+def _reference(fused: np.ndarray, absent: np.ndarray | None) -> list[int]:
+    """The ranking as one full stable sort gives it, cut before the first principle not found."""
+    out = []
+    for j in np.argsort(-fused, kind="stable"):
+        if absent is not None and absent[j]:
+            break
+        out.append(int(j))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_ranking_is_what_a_full_sort_gives(kb: KnowledgeBase, seed: int) -> None:
+    from service.retrieval import Ranking
+
+    catalog = kb.index.catalog
+    rng = np.random.default_rng(seed)
+    n = len(catalog)
+    keep = rng.random(n) < (1.0 if seed % 2 else 0.7)
+    candidates = np.flatnonzero(keep)
+    # few distinct values: ties everywhere, across every cut
+    fused = rng.integers(0, 6 + seed * 20, candidates.size).astype(np.float64)
+    absent = (rng.random(candidates.size) < 0.1) if seed >= 3 else None
+    ranking = Ranking(catalog, candidates, fused, absent)
+    ids = [catalog.principles[int(candidates[j])].id for j in _reference(fused, absent)]
+    assert len(ranking) == len(ids)
+    for k in (1, 3, 10, 41, n):
+        assert ranking.ids(k) == ids[:k]
+        assert [s for _, s in ranking.top(k)] == [
+            float(fused[candidates.tolist().index(catalog.position[i])]) for i in ids[:k]
+        ]
+    asked = list(rng.choice([p.id for p in catalog.principles], 25, replace=False))
+    assert ranking.arrange(asked) == [i for i in ids if i in set(asked)]
+
+
+def test_ann_search_finds_the_principles_exact_search_finds(kb: KnowledgeBase, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from service.retrieval.dense import ANN_FILE, AnnSettings, DenseRetriever, build_ann
+
+    folder = tmp_path / "build"
+    shutil.copytree(kb.index.path, folder)
+    exact = kb.index.retriever("dense")
+    assert isinstance(exact, DenseRetriever) and exact.ann is None
+    build_ann(exact._matrix, folder, AnnSettings(candidates=128, ef_search=256))
+    ann = DenseRetriever.load(LoadContext(kb.index.catalog, kb.index.manifest.dimension), folder)
+    assert ann.ann is not None and (folder / ANN_FILE).exists()
+    gold = Path(__file__).resolve().parents[1] / "eval" / "tune.jsonl"
+    texts = [
+        json.loads(line)["query"] for line in gold.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    recall = []
+    for text in texts[:60]:
+        query = kb.encoder.query(text)
+        a, e = ann.score(query), exact.score(query)
+        top_a = set(np.argsort(-a.values, kind="stable")[:10].tolist())
+        top_e = set(np.argsort(-e.values, kind="stable")[:10].tolist())
+        recall.append(len(top_a & top_e) / 10)
+        # a principle the graph reached is scored exactly, over all its vectors (to the float rounding
+        # of a product over fewer rows)
+        assert np.allclose(a.values[a.present], e.values[a.present], atol=1e-6)
+        unreached = int(np.flatnonzero(~a.present)[0])
+        assert a.value(unreached) is None  # null on the wire: dense did not find it
+    assert np.mean(recall) >= 0.99
+
+
+def test_a_large_build_writes_and_serves_the_ann_index(
+    corpus: Any, fake_embedder: Any, tmp_path: Path
+) -> None:
+    from service.build.index import build_index
+    from service.index import load_index
+    from service.retrieval import AnnConfig
+    from service.retrieval.dense import ANN_FILE, DenseRetriever
+
+    small = build_index(corpus, fake_embedder(), tmp_path / "exact", ann=AnnConfig(10**9, 64, 64))
+    large = build_index(corpus, fake_embedder(), tmp_path / "ann", ann=AnnConfig(1000, 64, 64))
+    assert ANN_FILE not in small.files and ANN_FILE in large.files  # checksummed like every file
+    index = load_index(tmp_path / "ann", corpus_dir=Settings().corpus_dir, model="fake-embedder")
+    dense = index.retriever("dense")
+    assert isinstance(dense, DenseRetriever) and dense.ann is not None
+    p = corpus.principles[7]
+    query = Query(p.title, p.title, fake_embedder().encode([p.title])[0])
+    signal = dense.score(query)
+    assert int(np.argmax(signal.values)) == index.catalog.position[p.id]  # its own title, cosine 1

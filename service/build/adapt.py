@@ -73,6 +73,10 @@ class AdaptConfig:
     variants: int = 1  # noisy copies per anchor and epoch
     max_tokens: int = 64
     seed: int = 13
+    # bounds that keep training linear in the corpus (issue 26); neither binds at today's 168
+    # principles (244 steps, 168 classes), so today's model is trained exactly as before
+    max_steps: int = 500  # optimiser steps in all; past it each epoch trains on a random share of the pairs
+    max_classes: int = 2048  # principles in one step's softmax; past it, the batch's own and a random sample
 
 
 @dataclass(frozen=True)
@@ -163,17 +167,29 @@ def adaptation_key(
     aliases: AliasTable,
     config: AdaptConfig,
 ) -> str:
-    """Hash of everything the trained model depends on."""
+    """Hash of everything the trained model depends on. The step and class bounds count only where
+    they bind: below them the model is the unbounded one, and its cached copy stays valid."""
     h = hashlib.sha256()
+    settings = asdict(config)
+    if natural_steps(principles, config) <= config.max_steps:
+        del settings["max_steps"]
+    if len(principles) <= config.max_classes:
+        del settings["max_classes"]
     payload = {
         "version": ADAPT_VERSION,
         "base": base,
-        "config": asdict(config),
+        "config": settings,
         "principles": [p.model_dump(mode="json", include=TRAINED_ON) for p in principles],
         "aliases": [e.model_dump(mode="json") for e in aliases.entries],
     }
     h.update(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode())
     return h.hexdigest()[:16]
+
+
+def natural_steps(principles: Sequence[Principle], config: AdaptConfig) -> int:
+    """Optimiser steps of an unbounded training on these principles."""
+    per_epoch = len(training_examples(principles)) * (1 + config.variants)
+    return config.epochs * ((per_epoch + config.batch_size - 1) // config.batch_size)
 
 
 def _batches(
@@ -199,10 +215,15 @@ def train(
 
     The documents stay as the base model encoded them (`documents`: the index's vectors and which
     principle owns each), so training can score every anchor against every principle exactly as
-    retrieval does, max cosine over a principle's vectors, with all 166 principles as the softmax's
+    retrieval does, max cosine over a principle's vectors, with every principle as the softmax's
     classes rather than a batch's worth. Only short queries pass through the network: a step costs
     a fraction of a two-sided one, which keeps `kb build` within minutes on two cores. The vector of
     the anchor's own text (a curated question is in the index) is masked, or the task is trivial.
+
+    Two bounds keep a large corpus from growing the cost quadratically (steps grow with the anchors,
+    each step with the vectors): at most `max_steps` steps (each epoch then draws a random share of
+    its pairs), and a softmax over at most `max_classes` principles (the batch's own, then a random
+    sample: sampled negatives). Below both, training is exactly the unbounded one.
     """
     import torch
     from sentence_transformers import SentenceTransformer
@@ -231,28 +252,44 @@ def train(
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate)
     per_epoch = len(examples) * (1 + config.variants)
-    total = config.epochs * ((per_epoch + config.batch_size - 1) // config.batch_size)
+    natural = config.epochs * ((per_epoch + config.batch_size - 1) // config.batch_size)
+    capped = natural > config.max_steps
+    epoch_steps = -(-config.max_steps // config.epochs) if capped else None
+    total = config.epochs * epoch_steps if epoch_steps is not None else natural
+    classes = _ClassSampler(documents.owners, n_principles, config.max_classes, config.seed)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min(1.0, (step + 1) / max(1, total // 10)) * max(0.0, 1 - step / total)
     )
+    if capped or classes.sampling:
+        say(
+            f"adapting the query encoder on {len(examples)} examples: {total} of {natural} steps, "
+            f"softmax over {min(n_principles, config.max_classes)} of {n_principles} principles"
+        )
     model.train()
     started, step = time.time(), 0
     for epoch in range(config.epochs):
-        epoch_examples = [(e, e.anchor) for e in examples] + [
-            (e, noise.variant(e.anchor, rng)) for _ in range(config.variants) for e in examples
-        ]
-        for batch in _batches(epoch_examples, config.batch_size, rng):
+        if epoch_steps is None:
+            epoch_examples = [(e, e.anchor) for e in examples] + [
+                (e, noise.variant(e.anchor, rng)) for _ in range(config.variants) for e in examples
+            ]
+            batches = _batches(epoch_examples, config.batch_size, rng)
+        else:
+            batches = _sampled_batches(examples, config, epoch_steps, noise, rng)
+        for batch in batches:
             anchors = _embed(model, [text for _, text in batch])
-            sims = anchors @ docs.T
+            targets = [e.principle for e, _ in batch]
+            rows, local, columns = classes.rows(targets)
+            sims = anchors @ (docs if rows is None else docs[rows]).T
             mask = torch.zeros_like(sims, dtype=torch.bool)
             for i, (e, _) in enumerate(batch):
-                mask[i, text_rows.get(e.anchor, [])] = True
+                mask[i, classes.local_rows(text_rows.get(e.anchor, []))] = True
             sims = sims.masked_fill(mask, -1.0)
+            step_owners = owners if local is None else torch.from_numpy(local)
             # per principle, its best vector: retrieval's own score
-            scores = torch.full((len(batch), n_principles), -1.0).scatter_reduce(
-                1, owners.expand(len(batch), -1), sims, reduce="amax", include_self=True
+            scores = torch.full((len(batch), columns), -1.0).scatter_reduce(
+                1, step_owners.expand(len(batch), -1), sims, reduce="amax", include_self=True
             )
-            target = torch.tensor([e.principle for e, _ in batch])
+            target = torch.tensor(classes.targets(targets))
             loss = torch.nn.functional.cross_entropy(scores / config.temperature, target)
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
@@ -278,6 +315,60 @@ def train(
         raise
     say(f"query encoder adapted in {time.time() - started:.0f}s on {len(examples)} curated examples")
     return out_dir
+
+
+def _sampled_batches(
+    examples: list[Example], config: AdaptConfig, steps: int, noise: Noise, rng: random.Random
+) -> list[list[tuple[Example, str]]]:
+    """`steps` batches of an epoch whose pairs outnumber the step cap: a random share of the pairs
+    (each anchor and its noisy variants), noise drawn only for the pairs drawn."""
+    pool = [(e, v) for v in range(1 + config.variants) for e in examples]
+    rng.shuffle(pool)
+    chosen = pool[: steps * config.batch_size]
+    pairs = [(e, e.anchor if v == 0 else noise.variant(e.anchor, rng)) for e, v in chosen]
+    return [pairs[i : i + config.batch_size] for i in range(0, len(pairs), config.batch_size)]
+
+
+class _ClassSampler:
+    """Which principles one step's softmax runs over: all of them up to `limit`, else the batch's own
+    and a random sample of the others (sampled negatives), with their vectors' rows."""
+
+    def __init__(self, owners: np.ndarray, n: int, limit: int, seed: int) -> None:
+        self.sampling = n > limit
+        self._n, self._limit = n, limit
+        self._rng = np.random.default_rng(seed)  # its own stream: the unsampled path draws nothing
+        owners = owners.astype(np.int64)
+        self._starts = np.searchsorted(owners, np.arange(n + 1))  # vectors are grouped by principle
+        self._where: np.ndarray | None = None  # global row -> row of this step's slice (or -1)
+        self._column: np.ndarray | None = None  # principle -> column of this step's softmax (or -1)
+
+    def rows(self, targets: list[int]) -> tuple[np.ndarray | None, np.ndarray | None, int]:
+        """(the rows of the vectors to score, their owners as columns, the number of columns); rows
+        None: every vector, columns are principles."""
+        if not self.sampling:
+            return None, None, self._n
+        own = np.unique(np.asarray(targets, dtype=np.int64))
+        others = np.setdiff1d(np.arange(self._n), own, assume_unique=True)
+        drawn = self._rng.choice(others, size=max(0, self._limit - own.size), replace=False)
+        chosen = np.sort(np.concatenate([own, drawn]))
+        spans = [np.arange(self._starts[c], self._starts[c + 1]) for c in chosen]
+        rows = np.concatenate(spans)
+        local = np.repeat(np.arange(chosen.size), [s.size for s in spans])
+        self._column = np.full(self._n, -1, dtype=np.int64)
+        self._column[chosen] = np.arange(chosen.size)
+        self._where = np.full(int(self._starts[-1]), -1, dtype=np.int64)
+        self._where[rows] = np.arange(rows.size)
+        return rows, local, int(chosen.size)
+
+    def local_rows(self, rows: list[int]) -> list[int]:
+        if self._where is None:
+            return rows
+        return [int(r) for r in self._where[rows] if r >= 0] if rows else []
+
+    def targets(self, targets: list[int]) -> list[int]:
+        if self._column is None:
+            return targets
+        return [int(c) for c in self._column[targets]]
 
 
 def _embed(model: object, texts: list[str]) -> torch.Tensor:

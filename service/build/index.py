@@ -37,7 +37,7 @@ from service.index import (
     file_sha256,
     open_index,
 )
-from service.retrieval import REGISTRY, BuildContext
+from service.retrieval import REGISTRY, AnnConfig, BuildContext
 
 __all__ = ["build_index", "build_lock"]
 
@@ -79,11 +79,12 @@ def build_index(
     finish: Callable[[Path, LoadedIndex], None] | None = None,
     lock_timeout: float = 600.0,
     on_wait: Callable[[str], None] | None = None,
+    ann: AnnConfig | None = None,
 ) -> Manifest:
     """Index the corpus into a new build folder (each registered retriever writes its own files), then
     make it `current`; one build at a time per index folder."""
     with build_lock(index_dir, lock_timeout, on_wait):
-        return _build_locked(corpus, embedder, index_dir, query_side, finish)
+        return _build_locked(corpus, embedder, index_dir, query_side, finish, ann)
 
 
 def _build_locked(
@@ -92,6 +93,7 @@ def _build_locked(
     index_dir: Path,
     query_side: QuerySideBuilder | None,
     finish: Callable[[Path, LoadedIndex], None] | None,
+    ann: AnnConfig | None = None,
 ) -> Manifest:
     started = time.time()
     builds = index_dir / "builds"
@@ -99,7 +101,7 @@ def _build_locked(
     tmp = builds / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
     try:
-        ctx = BuildContext(corpus.principles, embedder, query_side)
+        ctx = BuildContext(corpus.principles, embedder, query_side, ann)
         fields: dict[str, int | str | None] = {}
         for kind in REGISTRY.values():
             fields.update(kind.build(ctx, tmp))

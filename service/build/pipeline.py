@@ -23,7 +23,7 @@ from service.curation.locks import corpus_lock
 from service.embedder import Embedder, SentenceTransformerEmbedder
 from service.index import LoadedIndex, Manifest
 from service.query import QueryEncoder, make_query_embedder
-from service.retrieval import Retrieval
+from service.retrieval import AnnConfig, Retrieval
 from service.settings import Settings
 
 __all__ = ["build"]
@@ -58,6 +58,14 @@ def build(
             calibrate(examples, encoder, Retrieval.for_index(index, settings), folder)
 
         cached = CachingEmbedder(embedder, settings.index_dir / VECTOR_CACHE_DIR)
+        ann = AnnConfig(settings.ann_min_vectors, settings.ann_candidates, settings.ann_ef_search)
         return build_index(
-            corpus, cached, settings.index_dir, side, finish, settings.build_lock_timeout, on_wait or progress
+            corpus,
+            cached,
+            settings.index_dir,
+            side,
+            finish,
+            settings.build_lock_timeout,
+            on_wait or progress,
+            ann,
         )

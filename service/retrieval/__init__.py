@@ -13,6 +13,7 @@ A retriever is one class (the `Retriever` protocol: `build` writes its files int
 from __future__ import annotations
 
 from service.retrieval.base import (
+    AnnConfig,
     BuildContext,
     Evidence,
     FloatArray,
@@ -24,10 +25,11 @@ from service.retrieval.base import (
 )
 from service.retrieval.bm25 import Bm25Retriever
 from service.retrieval.dense import DenseRetriever
-from service.retrieval.fusion import Retrieval, Variant
+from service.retrieval.fusion import Ranking, Retrieval, Variant
 
 __all__ = [
     "REGISTRY",
+    "AnnConfig",
     "Bm25Retriever",
     "BuildContext",
     "DenseRetriever",
@@ -35,6 +37,7 @@ __all__ = [
     "FloatArray",
     "LoadContext",
     "Ranked",
+    "Ranking",
     "Retrieval",
     "Retriever",
     "Signal",

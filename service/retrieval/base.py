@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from service.catalog import Catalog
 
 __all__ = [
+    "AnnConfig",
     "BuildContext",
     "DocumentVectors",
     "Evidence",
@@ -88,6 +89,16 @@ class DocumentVectors:
 
 
 @dataclass(frozen=True)
+class AnnConfig:
+    """When a build indexes the dense vectors for approximate search too, and how it is searched
+    (KB_ANN_MIN_VECTORS, KB_ANN_CANDIDATES, KB_ANN_EF_SEARCH)."""
+
+    min_vectors: int
+    candidates: int
+    ef_search: int
+
+
+@dataclass(frozen=True)
 class BuildContext:
     """What a retriever may read when `kb build` asks it to write its files."""
 
@@ -96,6 +107,7 @@ class BuildContext:
     # prepares the query side (service/build/query_side.py) once the documents are encoded: the adapted
     # query encoder and its ONNX copy; returns the manifest's fields for them
     query_side: Callable[[Path, DocumentVectors], Mapping[str, str | None]] | None = None
+    ann: AnnConfig | None = None  # None: exact search only, whatever the size
 
 
 @dataclass(frozen=True)

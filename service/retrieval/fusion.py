@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from service.index import LoadedIndex
     from service.settings import Settings
 
-__all__ = ["Retrieval", "Variant"]
+__all__ = ["Ranking", "Retrieval", "Variant"]
 
 # "fused", or the name of one signal to rank by that signal alone (an ablation: scripts/eval.py)
 Variant = str
@@ -69,20 +69,16 @@ class Retrieval:
 
     def rank(self, signals: Signals, keep: BoolArray, k: int, variant: Variant = "fused") -> list[Ranked]:
         """The top k of the kept principles by fused score (or by one signal, when `variant` names it)."""
-        return [self._ranked(signals, i, score) for i, score in self._order(signals, keep, variant)[:k]]
+        return [self._ranked(signals, i, score) for i, score in self.ranking(signals, keep, variant).top(k)]
 
-    def order(self, signals: Signals, keep: BoolArray, variant: Variant = "fused") -> list[str]:
-        """Every kept principle's id in `rank`'s order, without building a result for each: for a
-        policy that places a few of them by their position in the whole ranking."""
-        principles = self.catalog.principles
-        return [principles[i].id for i, _ in self._order(signals, keep, variant)]
-
-    def _order(self, signals: Signals, keep: BoolArray, variant: Variant) -> list[tuple[int, float]]:
+    def ranking(self, signals: Signals, keep: BoolArray, variant: Variant = "fused") -> Ranking:
+        """The whole ranking of the kept principles, for a policy that places a few of them by their
+        position in it: nothing is built, or sorted, for the principles it never asks about."""
         candidates = np.flatnonzero(keep)
-        if candidates.size == 0:
-            return []
         only = signals[variant] if variant != "fused" else None
-        if only is not None:
+        if candidates.size == 0:
+            fused = np.zeros(0)
+        elif only is not None:
             fused = only.values[candidates].astype(np.float64)
         elif self.fusion == "weighted":
             fused = np.zeros(candidates.size)
@@ -90,13 +86,8 @@ class Retrieval:
                 fused = fused + self.weights[name] * _minmax(s.values[candidates])
         else:
             fused = self._rrf(signals, candidates)
-        out = []
-        for j in np.argsort(-fused, kind="stable"):
-            i = int(candidates[j])
-            if only is not None and not only.present[i]:
-                break
-            out.append((i, float(fused[j])))
-        return out
+        absent = None if only is None else ~only.present[candidates]
+        return Ranking(self.catalog, candidates, fused, absent)
 
     def own_score(self, signals: Signals, principle_id: str) -> float:
         """A principle's own fused score for the query, as an unfiltered search would rank it: what a
@@ -129,6 +120,73 @@ class Retrieval:
             share = self.weights[name] / (self.rrf_k + _ranks(s.values[candidates]))
             fused = fused + np.where(s.present[candidates], share, 0.0)
         return fused
+
+
+class Ranking:
+    """Kept principles in fused-score order (ties: catalog order), as one argsort would put them, and,
+    ranking by one signal, cut before the first principle that signal did not find. Only the head a
+    caller asks for is sorted: with 17k principles a full sort and a Python list of them cost more
+    than the rest of a request."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        candidates: npt.NDArray[np.int64],
+        fused: npt.NDArray[np.float64],
+        absent: BoolArray | None,
+    ) -> None:
+        self._catalog = catalog
+        self._candidates = candidates
+        self._fused = fused
+        # the cut: the ranking stops before the best-placed candidate the signal did not find
+        self._size = candidates.size
+        if absent is not None and absent.any():
+            missing = np.flatnonzero(absent)
+            self._size = int(_before(fused, missing[_head(fused[missing], 1)[0]]))
+
+    def __len__(self) -> int:
+        return self._size
+
+    def top(self, k: int) -> list[tuple[int, float]]:
+        """The first k as (catalog position, fused score)."""
+        picked = _head(self._fused, min(k, self._size))
+        return list(zip(self._candidates[picked].tolist(), self._fused[picked].tolist(), strict=True))
+
+    def ids(self, k: int) -> list[str]:
+        principles = self._catalog.principles
+        return [principles[i].id for i, _ in self.top(k)]
+
+    def arrange(self, ids: Iterable[str]) -> list[str]:
+        """The given principles in ranking order, without those it does not hold (not kept, or past the
+        cut)."""
+        placed = []
+        for pid in dict.fromkeys(ids):
+            i = self._catalog.position[pid]
+            j = int(np.searchsorted(self._candidates, i))  # candidates are in catalog order
+            if (
+                j < self._candidates.size
+                and self._candidates[j] == i
+                and _before(self._fused, j) < self._size
+            ):
+                placed.append((-float(self._fused[j]), j, pid))
+        return [pid for *_, pid in sorted(placed)]
+
+
+def _head(scores: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.int64]:
+    """What np.argsort(-scores, kind="stable")[:k] gives (ties in index order), in O(n) for small k."""
+    n = scores.size
+    if k <= 0 or n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if k >= n // 4:
+        return np.argsort(-scores, kind="stable")[:k]
+    cut = np.partition(scores, n - k)[n - k]  # the k-th largest
+    chosen = np.flatnonzero(scores >= cut)  # every tie at the cut, in index order
+    return chosen[np.argsort(-scores[chosen], kind="stable")][:k]
+
+
+def _before(scores: npt.NDArray[np.float64], j: int) -> int:
+    """How many entries a stable descending sort puts before entry j."""
+    return int(np.count_nonzero(scores > scores[j]) + np.count_nonzero(scores[:j] == scores[j]))
 
 
 def _ranks(scores: FloatArray) -> npt.NDArray[np.float64]:
