@@ -37,9 +37,9 @@ class Gated:
         self.release = threading.Event()
         real = self.kb.search
 
-        def search(req: SearchRequest, *args: Any) -> SearchResponse:
+        def search(req: SearchRequest, *args: Any, **kwargs: Any) -> SearchResponse:
             assert self.release.wait(60)
-            return real(req, *args)
+            return real(req, *args, **kwargs)
 
         self.kb.search = search  # type: ignore[method-assign]
 

@@ -166,7 +166,10 @@ def test_kill_9_of_the_server_alone_lets_its_build_finish(env: dict[str, str], s
     server.wait(timeout=30)
     _, url = _serve(env, started)  # waits for the child's build, then serves it
     state = _job(url, job["id"])
-    assert state["state"] == "done" and "serving it" in state["message"], state
+    # done either way: by the restarted server once the child's build finished, or (on a quick machine,
+    # the build over before the kill landed) by the first server itself
+    finished = state["message"] == "published and serving" or state["message"].endswith("serving it")
+    assert state["state"] == "done" and finished, state
     assert not (Path(env["KB_DATA_DIR"]) / "jobs" / job["id"]).exists()  # its backup is gone
     docs = [d["doc"] for d in httpx.get(f"{url}/documents", headers=AUTH, timeout=60).json()["documents"]]
     assert f"{article}.txt" in docs

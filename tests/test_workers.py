@@ -77,7 +77,16 @@ def test_two_workers_answer_and_the_metrics_count_both(served: Served) -> None:
             served.url + "/search", json={"query": f"入群门槛 {i}"}, headers=served.auth, timeout=30
         )
         assert r.status_code == 200
-    by_worker = Counter(e["worker"] for e in served.access_log() if e["route"] == "/search")
+
+    def answered() -> Counter[int]:
+        return Counter(e["worker"] for e in served.access_log() if e["route"] == "/search")
+
+    # a worker writes its access line just after the answer: wait for the last ones (a bound on a
+    # hang, not a timing assertion)
+    deadline = time.monotonic() + 30
+    while sum(answered().values()) < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    by_worker = answered()
     assert sum(by_worker.values()) == n and len(by_worker) == 2, by_worker
     # whichever worker answers /metrics, the counter is the sum over both
     for _ in range(4):
