@@ -37,7 +37,7 @@ from service.api.routers import (
 )
 from service.api.security import install_security
 from service.api.workers import ReloadFile, watch_reloads
-from service.curation.jobs import recover_jobs
+from service.curation.jobs import Publisher, recover_jobs
 from service.index import Manifest
 from service.kb import KnowledgeBase
 from service.platforms.chat import MODELS
@@ -77,6 +77,9 @@ def create_app(
         query_log = None if kb else open_query_log(settings)
         app.state.kb = kb or KnowledgeBase.load(settings, query_log=query_log)
         app.state.metrics.set_index(app.state.kb.index.manifest)
+        # publish jobs: their child processes, their records, and the reload of every worker after them
+        if getattr(app.state, "publisher", None) is None:  # a test may have given its own
+            app.state.publisher = Publisher(app.state.kb, reload=lambda: reload_everywhere(app))
         try:
             async with mcp.session_manager.run(), AsyncExitStack() as stack:
                 if reloads is not None:

@@ -41,12 +41,9 @@ _CONFLICT: dict[int | str, dict[str, object]] = {
 }
 
 
-def _publisher(request: Request, kb: KBDep) -> Publisher:
-    pub: Publisher | None = getattr(request.app.state, "publisher", None)
-    if pub is None or pub.kb is not kb:
-        from service.api import reload_everywhere  # the app's own module: imported when first needed
-
-        pub = request.app.state.publisher = Publisher(kb, reload=lambda: reload_everywhere(request.app))
+def _publisher(request: Request) -> Publisher:
+    """The app's publisher, made by create_app beside its metrics and admission."""
+    pub: Publisher = request.app.state.publisher
     return pub
 
 
