@@ -18,10 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import stat
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +42,7 @@ from service.errors import (
     TooLargeError,
     describe_validation,
 )
+from service.files import write_atomic
 from service.ingest.classify import TypeClassifier, train_classifier
 from service.ingest.draft import draft_article
 from service.ingest.duplicates import find_duplicates
@@ -153,16 +152,6 @@ class DraftPaths:
 
     def exists(self) -> bool:
         return self.draft.is_file()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class Changes:

@@ -6,8 +6,6 @@ changes what is served until the next `kb build`, which reads them."""
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,23 +15,13 @@ import yaml
 from service.confidence import CALIBRATION_DIR
 from service.corpus import PHRASINGS_DIR, LoggedPhrasing
 from service.curation.locks import corpus_lock
+from service.files import write_atomic
 from service.store.models import PhrasingAdded, ScopeLabelled
 
 __all__ = ["LOG_CALIBRATION", "LOG_PHRASINGS", "add_phrasing", "label_scope"]
 
 LOG_PHRASINGS = f"{PHRASINGS_DIR}/log.yaml"
 LOG_CALIBRATION = f"{CALIBRATION_DIR}/log.jsonl"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    # a reader (a build) sees the old file or the new one, never half of it
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def add_phrasing(
@@ -57,7 +45,7 @@ def add_phrasing(
             header = (
                 "# phrasings added from the query log (kb log phrasing); reviewed in git like the others\n"
             )
-            _write_atomic(path, (header + body).encode())
+            write_atomic(path, (header + body).encode())
     return PhrasingAdded(file=LOG_PHRASINGS, principle_id=principle_id, text=text, added=added)
 
 
@@ -82,5 +70,5 @@ def label_scope(
         lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
         kept = [line for line in lines if line.strip() and json.loads(line).get("id") != label_id]
         kept.append(json.dumps(record, ensure_ascii=False))
-        _write_atomic(path, ("\n".join(kept) + "\n").encode())
+        write_atomic(path, ("\n".join(kept) + "\n").encode())
     return ScopeLabelled(file=LOG_CALIBRATION, id=label_id, mode=mode, text=text, in_scope=in_scope)

@@ -6,30 +6,19 @@ extracted text sits in the original, said for a person: "第 3 页", "第 2 个�
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from service.errors import CorpusError
+from service.files import write_atomic
 from service.ingest.formats.blocks import Extracted
 from service.source_models import Block, SourceRecord
 
 __all__ = ["load_source", "locate", "record_path", "save_source"]
 
 _SHOWN = 24  # characters of a heading quoted in a location
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def record_path(folder: Path, stem: str) -> Path:
@@ -43,9 +32,9 @@ def save_source(extracted: Extracted, original: bytes, folder: Path, stem: str) 
         raise ValueError("save_source: these bytes are not the ones extracted")
     file = f"{stem}.{extracted.format}"
     record = extracted.record(file)
-    _write_atomic(folder / file, original)
+    write_atomic(folder / file, original)
     body = record.model_dump_json(indent=1, exclude_none=True)  # a block names only where it is
-    _write_atomic(record_path(folder, stem), (body + "\n").encode("utf-8"))
+    write_atomic(record_path(folder, stem), (body + "\n").encode("utf-8"))
     return record
 
 
