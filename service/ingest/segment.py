@@ -19,6 +19,19 @@ __all__ = ["Group", "Layout", "Segment", "segment_article"]
 TARGET = 190  # characters: about the median curated passage
 MAX_PASSAGE = 520
 MIN_PASSAGE = 40
+# What makes a boundary between two units good, in the cost the passages' lengths are weighed against
+# (a passage of twice TARGET costs 1): a new paragraph is the strongest sign, a cue word (其次, 另外…)
+# a weaker one; a heading (a short unit without closing punctuation) starts a passage and never ends
+# one; a change of words across the boundary (bigram Jaccard distance over TOPIC_WINDOW units each
+# side) adds up to BOUNDARY_TOPIC. The weights were set on the curated articles' own passages.
+BOUNDARY_PARAGRAPH = 0.8
+BOUNDARY_CUE = 0.5
+BOUNDARY_HEADING = 0.6
+BOUNDARY_TOPIC = 0.6
+TOPIC_WINDOW = 3
+HEADING_MAX_CHARS = 30
+# a passage shorter than MIN_PASSAGE pays this on top of its length cost: a fragment is rarely a point
+SHORT_PASSAGE_COST = 1.5
 _CUE = re.compile(
     r"^(那么?|所以|但是|但|当然|首先|其次|然后|最后|总之|总结|综上|另外|此外|除此之外|比如|例如|举个例子|"
     r"因此|其实|事实上|这里|这个时候|好[,，]|以上|说到底|撇开|凡此|关于|如果|而像|接下来|同时)"
@@ -121,6 +134,10 @@ def _lost_items(units: list[Unit], a: int, b: int, k: int) -> list[int]:
     return best[1]
 
 
+def _is_heading(u: Unit) -> bool:
+    return len(u.text) < HEADING_MAX_CHARS and not _HEADING_TAIL.search(u.text)
+
+
 def _dp(units: list[Unit], text: str) -> list[tuple[int, int]]:
     """Cut units[0:n] into passages: minimise length cost minus boundary quality."""
     n = len(units)
@@ -131,17 +148,17 @@ def _dp(units: list[Unit], text: str) -> list[tuple[int, int]]:
         u = units[j]
         q = 0.0
         if u.paragraph_start:
-            q += 0.8
+            q += BOUNDARY_PARAGRAPH
         if _CUE.match(u.text):
-            q += 0.5
-        if len(units[j - 1].text) < 30 and not _HEADING_TAIL.search(units[j - 1].text):
-            q -= 0.6  # the previous unit is a heading: keep it with what follows
-        if len(u.text) < 30 and not _HEADING_TAIL.search(u.text) and u.paragraph_start:
-            q += 0.6  # this unit is a heading
-        left = _bigrams("".join(x.text for x in units[max(0, j - 3) : j]))
-        right = _bigrams("".join(x.text for x in units[j : j + 3]))
+            q += BOUNDARY_CUE
+        if _is_heading(units[j - 1]):
+            q -= BOUNDARY_HEADING  # the previous unit is a heading: keep it with what follows
+        if _is_heading(u) and u.paragraph_start:
+            q += BOUNDARY_HEADING  # this unit is a heading
+        left = _bigrams("".join(x.text for x in units[max(0, j - TOPIC_WINDOW) : j]))
+        right = _bigrams("".join(x.text for x in units[j : j + TOPIC_WINDOW]))
         if left and right:
-            q += 0.6 * (1 - len(left & right) / len(left | right))
+            q += BOUNDARY_TOPIC * (1 - len(left & right) / len(left | right))
         quality[j] = q
     best = [0.0] + [float("inf")] * n
     back = [0] * (n + 1)
@@ -152,7 +169,7 @@ def _dp(units: list[Unit], text: str) -> list[tuple[int, int]]:
                 break
             cost = ((length - TARGET) / TARGET) ** 2
             if length < MIN_PASSAGE:
-                cost += 1.5
+                cost += SHORT_PASSAGE_COST
             c = best[i] + cost - (quality[i] if i > 0 else 0.0)
             if c < best[j]:
                 best[j], back[j] = c, i
