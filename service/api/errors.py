@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from service.api.dialects import dialect_of
 from service.errors import (
@@ -105,8 +106,23 @@ def install_error_handlers(app: FastAPI) -> None:
         message = str(exc.detail)
         if exc.status_code == 400 and "parsing the body" in message:
             message = describe_unreadable_body(exc.__cause__)
-        return rendered(request, code_for_status(exc.status_code), message, exc.status_code, exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the first route at the path; a path served by two
+            # routes (GET and POST /admin/log/gaps) allows both
+            others = {k: v for k, v in (headers or {}).items() if k.lower() != "allow"}
+            headers = {**others, "Allow": _allowed(request)}
+        return rendered(request, code_for_status(exc.status_code), message, exc.status_code, headers)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
         return rendered(request, "internal_error", "internal error; the server log has the details")
+
+
+def _allowed(request: Request) -> str:
+    """Every method some route at the request's path answers."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, BaseRoute) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))

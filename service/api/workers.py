@@ -22,6 +22,7 @@ The folder they share is KB_RUNTIME_DIR, or a temporary one removed on exit.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import shutil
@@ -128,13 +129,18 @@ def worker_app() -> Any:
     from service.cli import plain_logging
     from service.kb import KnowledgeBase
     from service.settings import get_settings
+    from service.store.querylog import open_query_log
 
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the app watches for reloads: not the end
     plain_logging()
     settings = get_settings()
     assert settings.runtime_dir is not None  # set by run_workers for every worker
     try:
-        kb = KnowledgeBase.load(settings)
+        # the supervisor migrated the query log before starting the workers; each writes its own events
+        query_log = open_query_log(settings)
+        if query_log is not None:
+            atexit.register(query_log.close)  # the events still queued are written before the worker ends
+        kb = KnowledgeBase.load(settings, query_log=query_log)
     except KBError as exc:  # the supervisor checked the index, but it can change after that
         log.error("worker %d cannot load the index: %s", os.getpid(), exc.message)
         # the exit status uvicorn's supervisor reads as "will fail the same way again": it stops

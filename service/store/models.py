@@ -3,10 +3,11 @@ service/store/schema.py; nothing here is an ORM object.)"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from service.store.context import Surface
 
@@ -67,13 +68,26 @@ class FeedbackReceipt(BaseModel):
     updated: bool = Field(description="true when this replaced an earlier rating of the same response")
 
 
+def _iso_time(value: object) -> object:
+    """A time as ISO 8601 text, as documented: a bare number (a Unix time pydantic would take) is refused,
+    so that `until=0.5` is a 422 rather than 1970."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and re.fullmatch(r"\s*[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?\s*", value)
+    ):
+        raise ValueError("a time in ISO 8601 (2026-12-04T10:00:00Z), not a number")
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_time)]
+
+
 class LogFilter(BaseModel):
     """Filters of every curator view (query parameters)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    since: datetime | None = Field(None, description="events at or after this time (ISO 8601)")
-    until: datetime | None = Field(None, description="events before this time")
+    since: IsoTime | None = Field(None, description="events at or after this time (ISO 8601)")
+    until: IsoTime | None = Field(None, description="events before this time (ISO 8601)")
     operation: Operation | None = None
     surface: Surface | None = None
     key_name: str | None = Field(None, max_length=64, description="the caller's key name")

@@ -75,7 +75,11 @@ def event(request_id: str, kb: KBDep) -> LoggedEvent:
     return kb.learning.event(request_id)
 
 
-@admin_router.get("/export", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+@admin_router.get(
+    "/export",
+    response_class=Response,
+    responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}},
+)
 def export(kb: KBDep, flt: Annotated[ExportFilter, Query()]) -> Response:
     """The events matching the filters with their feedback, newest first (the filters' `limit` does not
     apply: `max_events` does)."""
