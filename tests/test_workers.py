@@ -96,6 +96,27 @@ def test_two_workers_answer_and_the_metrics_count_both(served: Served) -> None:
         assert 'kb_model_info{built_at="' in text
 
 
+def test_every_worker_records_what_it_answers(served: Served) -> None:
+    # each worker writes its own events into the query log the supervisor migrated
+    ids = []
+    for i in range(12):  # new connections: both workers answer some
+        r = httpx.post(served.url + "/ask", json={"question": f"社群定位分哪几步 {i}"}, headers=served.auth)
+        assert r.status_code == 200
+        ids.append(r.json()["request_id"])
+    deadline = time.monotonic() + 30  # the writer batches off the request path: a bound on a hang
+    pending = set(ids)
+    while pending and time.monotonic() < deadline:
+        for rid in list(pending):
+            got = httpx.get(f"{served.url}/admin/log/events/{rid}", headers=served.auth, timeout=30)
+            if got.status_code == 200:
+                assert got.json()["operation"] == "ask"
+                pending.discard(rid)
+        time.sleep(0.1)
+    assert not pending
+    workers = Counter(e["worker"] for e in served.access_log() if e["route"] == "/ask")
+    assert len(workers) == 2, workers
+
+
 def test_a_reload_through_one_worker_reaches_both(served: Served) -> None:
     before = served.workers()
     r = httpx.post(served.url + "/admin/reload", headers=served.auth, timeout=60)
