@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 
-from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from service.api.access import router as make_router
@@ -81,7 +80,7 @@ def model(model: str, kb: KBDep) -> ModelCard:
     responses={200: _STREAM, 404: {"model": OpenAIError, "description": "model_not_found"}},
 )
 def chat_completions(
-    req: ChatCompletionRequest, request: Request, kb: KBDep, base: BaseURLDep, call: CallDep
+    req: ChatCompletionRequest, kb: KBDep, base: BaseURLDep, call: CallDep
 ) -> ChatCompletion | Response:
     """The last user message answered as `/ask` or `/diagnose` would (the model says which, or it is
     chosen per message), in markdown with [n] citations and a 参考 list linking to the article view; a
